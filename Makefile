@@ -1,0 +1,58 @@
+# Login Feed: every set-up step a fresh Debian/Ubuntu machine needs lives here.
+#   make demo   run Login Feed against a local demo stack (soketi + sample events)
+#   make test   install everything, then lint and run the whole test suite
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_STAMP := $(VENV)/.installed-stamp
+NPM_STAMP := node_modules/.installed-stamp
+DEBS_STAMP := $(VENV)/.debs-stamp
+# Qt's runtime libraries (offscreen), plus what a real window on X11/Xvfb needs.
+QT_DEBS := libglib2.0-0 libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
+	libxkbcommon-x11-0 libxcb-xkb1 fonts-dejavu-core
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps test lint demo bench clean
+
+all: test
+
+$(PIP_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Installs only the Debian packages that are missing; a machine that has them all needs no root.
+$(DEBS_STAMP): Makefile | $(PIP_STAMP)
+	@missing=""; for p in $(QT_DEBS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages Qt needs:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	touch $@
+
+deps: $(PIP_STAMP) $(NPM_STAMP) $(DEBS_STAMP)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+test: deps
+	$(VENV)/bin/ruff check .
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
+
+demo: deps
+	$(PY) tests/support/demo_stack.py
+
+bench: deps
+	$(PY) bench/burst.py
+
+clean:
+	rm -rf $(VENV) node_modules build dist .pytest_cache .ruff_cache .hypothesis

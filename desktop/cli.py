@@ -1,0 +1,68 @@
+"""The ``login-feed`` command: global flags, then a subcommand.
+
+Everything a subcommand needs is built here from the configuration, so each command stays a small function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktop import __version__
+from desktop.config import load_config
+from desktop.config_schema import Config, ConfigError
+from desktop.log import setup_logging
+from desktop.secrets import SecretStore, SecretsUnavailable
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="login-feed", description="Watch your users sign up and log in, live.")
+    parser.add_argument("--config", type=Path, metavar="PATH", help="configuration file (TOML)")
+    parser.add_argument("--data-dir", type=Path, metavar="PATH", help="where history and state are kept")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: debug)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    tail = commands.add_parser("tail", help="print the live feed on stdout, one line per event")
+    tail.add_argument("--channel", help="feed channel (default: [feed] channel)")
+    tail.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    if args.command is None:
+        print("login-feed: the window is not built yet; try `login-feed tail` (see --help)", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(args.config, os.environ)
+        if args.command == "tail":
+            return _tail(args, config)
+    except ConfigError as exc:
+        print(f"login-feed: {exc}", file=sys.stderr)
+        return 2
+    except SecretsUnavailable as exc:
+        print(f"login-feed: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 2
+
+
+def _tail(args: argparse.Namespace, config: Config) -> int:
+    from desktop.engine import build_client  # noqa: PLC0415 - keep `--help` fast
+    from desktop.pusher.channels import validate_channel_name  # noqa: PLC0415
+    from desktop.tail import run_tail  # noqa: PLC0415
+
+    channel = args.channel or config.feed.channel
+    try:
+        validate_channel_name(channel)
+    except ValueError as exc:
+        print(f"login-feed: --channel: {exc}", file=sys.stderr)
+        return 2
+    client = build_client(config, SecretStore(os.environ))
+    return run_tail(client, channel, args.format)

@@ -1,0 +1,64 @@
+"""Build the Pusher engine from the configuration: the one place that picks the authorizer.
+
+Used by ``tail`` and (later) the window, so both connect exactly the same way.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from typing import Any
+
+from desktop.config_schema import Config
+from desktop.pusher.auth import AuthorizationError, Authorizer, HttpAuthorizer, LocalAuthorizer
+from desktop.pusher.client import PusherClient
+from desktop.secrets import SecretStore
+from desktop.signing.signatures import decode_master_key
+
+
+class MissingSecretAuthorizer:
+    """Stands in for the local signer when no app secret is available: each channel fails with advice."""
+
+    blocking = False
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]:
+        raise AuthorizationError(self.reason)
+
+    def authenticate_user(self, socket_id: str) -> dict[str, Any]:
+        raise AuthorizationError(self.reason)
+
+
+def local_identity() -> dict[str, Any]:
+    """Who this process is on presence channels when it signs locally (no Auth0 sign-in yet)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "someone"
+    return {"id": f"{user}@{socket.gethostname()}", "user_info": {"name": user}}
+
+
+def build_authorizer(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None) -> Authorizer:
+    """Local mode signs with the app secret (environment or keyring); remote mode asks the endpoint."""
+    authz = config.authorization
+    if authz.mode == "remote":
+        assert authz.endpoint is not None  # the config loader insists on it
+        return HttpAuthorizer(authz.endpoint, authz.user_endpoint, headers=dict(authz.headers),
+                              timeout=authz.timeout)
+    key = config.require_pusher().key
+    secret = secrets.pusher_secret(key)
+    if not secret:
+        return MissingSecretAuthorizer(
+            "local authorization needs the Pusher app secret: set LOGIN_FEED_PUSHER_SECRET or store it in "
+            "the OS keyring from Settings")
+    master_b64 = secrets.encryption_master_key()
+    master = decode_master_key(master_b64) if master_b64 else None
+    return LocalAuthorizer(key, secret, master, user=user or local_identity())
+
+
+def build_client(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None) -> PusherClient:
+    pusher = config.require_pusher()
+    return PusherClient(pusher.key, cluster=pusher.cluster, host=pusher.host, port=pusher.port,
+                        use_tls=pusher.tls, authorizer=build_authorizer(config, secrets, user=user))

@@ -1,0 +1,139 @@
+"""Channel authorization and user authentication: the local signer and the HTTP endpoint.
+
+Both answer with the JSON object an endpoint would send (``{"auth": ..., "channel_data"?, "shared_secret"?}``)
+so the core checks one shape. Failures are :class:`AuthorizationError` carrying the HTTP status, never a
+token or a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from desktop.signing.signatures import channel_auth_response, encode_json_compact, user_auth_response
+
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+class AuthorizationError(Exception):
+    """Authorization was refused or failed; ``status`` is the endpoint's HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Authorizer(Protocol):
+    #: True when calls may wait on the network: the client then runs them on a worker thread.
+    blocking: bool
+
+    def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]: ...
+
+    def authenticate_user(self, socket_id: str) -> dict[str, Any]: ...
+
+
+@dataclass(slots=True)
+class LocalAuthorizer:
+    """Signs with the app secret held by this process (mode ``local``)."""
+
+    app_key: str
+    secret: str = field(repr=False)
+    master_key: bytes | None = field(default=None, repr=False)
+    #: ``{"id": ..., "user_info": {...}}``: who we are on presence channels and for user sign-in.
+    user: Mapping[str, Any] | None = None
+    blocking: bool = False
+
+    def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]:
+        channel_data = None
+        if channel_name.startswith("presence-"):
+            user = self._user()
+            channel_data = encode_json_compact({"user_id": user["id"], "user_info": user.get("user_info", {})})
+        try:
+            return channel_auth_response(self.app_key, self.secret, socket_id, channel_name,
+                                         channel_data=channel_data, master_key=self.master_key)
+        except ValueError as exc:
+            raise AuthorizationError(str(exc)) from None
+
+    def authenticate_user(self, socket_id: str) -> dict[str, Any]:
+        user = self._user()
+        try:
+            return user_auth_response(self.app_key, self.secret, socket_id, dict(user))
+        except ValueError as exc:
+            raise AuthorizationError(str(exc)) from None
+
+    def _user(self) -> Mapping[str, Any]:
+        if not self.user or not self.user.get("id"):
+            raise AuthorizationError("presence channels and user sign-in need a user id; none is configured")
+        return self.user
+
+
+@dataclass(slots=True)
+class HttpAuthorizer:
+    """Asks an endpoint, as pusher-js's ajax transport does: a form POST of ``socket_id`` and ``channel_name``."""
+
+    endpoint: str
+    user_endpoint: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    #: Called before each request for headers that change (a fresh bearer token).
+    headers_provider: Callable[[], Mapping[str, str]] | None = None
+    timeout: float = 10.0
+    session: requests.Session = field(default_factory=requests.Session, repr=False)
+    blocking: bool = True
+
+    def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]:
+        return self._post(self.endpoint, {"socket_id": socket_id, "channel_name": channel_name})
+
+    def authenticate_user(self, socket_id: str) -> dict[str, Any]:
+        if not self.user_endpoint:
+            raise AuthorizationError("no user authentication endpoint is configured")
+        return self._post(self.user_endpoint, {"socket_id": socket_id})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+        headers = dict(self.headers)
+        if self.headers_provider is not None:
+            headers.update(self.headers_provider())
+        try:
+            response = self.session.post(url, data={**self.params, **form}, headers=headers,
+                                         timeout=self.timeout, allow_redirects=False)
+        except requests.Timeout:
+            raise AuthorizationError(f"the authorization endpoint did not answer within {self.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise AuthorizationError(f"could not reach the authorization endpoint: {type(exc).__name__}") from None
+        with response:
+            body = response.content[:MAX_ANSWER_BYTES + 1]
+            status = response.status_code
+        if status != 200:
+            raise AuthorizationError(f"the authorization endpoint answered {status}{_error_detail(body)}", status)
+        if len(body) > MAX_ANSWER_BYTES:
+            raise AuthorizationError("the authorization endpoint's answer is too large", status)
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise AuthorizationError("the authorization endpoint's answer is not JSON", status) from None
+        if not isinstance(answer, dict):
+            raise AuthorizationError("the authorization endpoint's answer is not a JSON object", status)
+        return answer
+
+
+def _error_detail(body: bytes) -> str:
+    """The endpoint's own ``error``/``message`` text, short and printable, if it sent one as JSON."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(answer, dict):
+        return ""
+    detail = answer.get("error_description") or answer.get("error") or answer.get("message")
+    if not isinstance(detail, str):
+        return ""
+    detail = "".join(ch if ch.isprintable() else " " for ch in detail)[:200]
+    return f": {detail}"

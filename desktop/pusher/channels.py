@@ -1,0 +1,217 @@
+"""Channels as the client sees them: kind, subscription state, presence members, encryption key.
+
+Pure data and small rules; the core decides when things happen, these objects only remember.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.exceptions import CryptoError
+from nacl.secret import SecretBox
+
+MAX_CHANNEL_NAME = 164
+SERVER_TO_USER_PREFIX = "#server-to-user-"
+_NAME_RE = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
+
+
+class ChannelKind(enum.Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+    PRESENCE = "presence"
+    ENCRYPTED = "private-encrypted"
+    SERVER_TO_USER = "server-to-user"
+
+
+class SubscriptionState(enum.Enum):
+    UNSUBSCRIBED = "unsubscribed"  # known, waiting for a connection
+    AUTHORIZING = "authorizing"    # asked the authorizer, waiting for its answer
+    SUBSCRIBING = "subscribing"    # pusher:subscribe sent, waiting for the server
+    SUBSCRIBED = "subscribed"
+    FAILED = "failed"              # authorization or the server refused; subscribe() again to retry
+
+
+def channel_kind(name: str) -> ChannelKind:
+    """Tell a channel's kind from its prefix (``private-encrypted-`` before ``private-``)."""
+    if name.startswith(SERVER_TO_USER_PREFIX):
+        return ChannelKind.SERVER_TO_USER
+    for prefix in ("private-encrypted-", "private-encrypted-cache-"):
+        if name.startswith(prefix):
+            return ChannelKind.ENCRYPTED
+    if name.startswith("private-"):
+        return ChannelKind.PRIVATE
+    if name.startswith("presence-"):
+        return ChannelKind.PRESENCE
+    return ChannelKind.PUBLIC
+
+
+def is_cache_channel(name: str) -> bool:
+    return any(name.startswith(p) for p in ("cache-", "private-cache-", "private-encrypted-cache-",
+                                            "presence-cache-"))
+
+
+def validate_channel_name(name: object) -> str:
+    """Return ``name`` if a user may subscribe to it, else raise ``ValueError`` saying why."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("a channel name must be a non-empty string")
+    if len(name) > MAX_CHANNEL_NAME:
+        raise ValueError(f"channel name is {len(name)} characters long; the limit is {MAX_CHANNEL_NAME}")
+    if name.startswith("#"):
+        raise ValueError(f"channel names starting with '#' are reserved by Pusher: {name!r}")
+    if not _NAME_RE.match(name):
+        raise ValueError(f"channel name {name!r} may only hold A-Z a-z 0-9 and - _ = @ , . ;")
+    return name
+
+
+@dataclass(slots=True, frozen=True)
+class Member:
+    id: str
+    info: Any = None
+
+
+@dataclass(slots=True)
+class Members:
+    """The roster of a presence channel, as pusher-js keeps it."""
+
+    by_id: dict[str, Any] = field(default_factory=dict)
+    me: Member | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.by_id)
+
+    def reset(self, presence: dict[str, Any], my_id: str | None) -> None:
+        hash_ = presence.get("hash") if isinstance(presence.get("hash"), dict) else {}
+        ids = presence.get("ids") if isinstance(presence.get("ids"), list) else list(hash_)
+        self.by_id = {str(i): hash_.get(str(i), hash_.get(i)) for i in ids}
+        self.me = Member(my_id, self.by_id.get(my_id)) if my_id is not None else None
+
+    def add(self, user_id: str, info: Any) -> bool:
+        """Add a member; ``False`` if they were already here (another connection of the same user)."""
+        new = user_id not in self.by_id
+        self.by_id[user_id] = info
+        return new
+
+    def remove(self, user_id: str) -> Member | None:
+        if user_id not in self.by_id:
+            return None
+        return Member(user_id, self.by_id.pop(user_id))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"count": self.count, "me": None if self.me is None else {"id": self.me.id, "info": self.me.info},
+                "members": [{"id": k, "info": v} for k, v in self.by_id.items()]}
+
+    def clear(self) -> None:
+        self.by_id = {}
+        self.me = None
+
+
+@dataclass(slots=True, frozen=True)
+class AuthResult:
+    """What an authorizer answered for one channel and one socket id."""
+
+    auth: str
+    channel_data: str | None = None
+    shared_secret: bytes | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class AuthFailure:
+    """Why authorization failed; ``status`` is the HTTP status when an endpoint answered."""
+
+    message: str
+    status: int | None = None
+
+
+def parse_auth_response(kind: ChannelKind, body: object) -> AuthResult:
+    """Check an authorizer's answer has what the channel kind needs; raise ``ValueError`` otherwise."""
+    if not isinstance(body, dict):
+        raise ValueError("the authorization answer is not a JSON object")
+    auth = body.get("auth")
+    if not isinstance(auth, str) or ":" not in auth:
+        raise ValueError("the authorization answer has no valid 'auth' field (expected 'key:signature')")
+    channel_data = body.get("channel_data")
+    if kind is ChannelKind.PRESENCE:
+        if not isinstance(channel_data, str):
+            raise ValueError("a presence authorization must include 'channel_data' as a JSON string")
+        try:
+            user = json.loads(channel_data)
+        except ValueError:
+            raise ValueError("the presence 'channel_data' is not valid JSON") from None
+        if not isinstance(user, dict) or user.get("user_id") in (None, ""):
+            raise ValueError("the presence 'channel_data' has no 'user_id'")
+    elif channel_data is not None and not isinstance(channel_data, str):
+        raise ValueError("'channel_data' must be a JSON string")
+    secret: bytes | None = None
+    if kind is ChannelKind.ENCRYPTED:
+        raw = body.get("shared_secret")
+        if not isinstance(raw, str):
+            raise ValueError("an encrypted channel's authorization must include 'shared_secret'")
+        try:
+            secret = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the 'shared_secret' is not valid base64") from None
+        if len(secret) != SecretBox.KEY_SIZE:
+            raise ValueError("the 'shared_secret' must decode to 32 bytes")
+    return AuthResult(auth, channel_data, secret)
+
+
+class DecryptError(ValueError):
+    """An encrypted event we could not open (wrong key, tampered, or not in the expected shape)."""
+
+
+def decrypt_event(box: SecretBox, data: object) -> Any:
+    """Open an encrypted channel event: ``{"nonce": b64, "ciphertext": b64}`` -> the decoded payload."""
+    if not isinstance(data, dict):
+        raise DecryptError("encrypted event data is not an object with nonce and ciphertext")
+    nonce, ciphertext = data.get("nonce"), data.get("ciphertext")
+    if not isinstance(nonce, str) or not isinstance(ciphertext, str):
+        raise DecryptError("encrypted event data lacks a nonce or ciphertext string")
+    try:
+        plain = box.decrypt(base64.b64decode(ciphertext), base64.b64decode(nonce))
+    except (CryptoError, binascii.Error, ValueError, TypeError) as exc:
+        raise DecryptError(f"could not decrypt the event: {type(exc).__name__}") from None
+    text = plain.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@dataclass(slots=True)
+class Channel:
+    """A channel the user asked for; it outlives connections and is resubscribed after each one."""
+
+    name: str
+    kind: ChannelKind
+    state: SubscriptionState = SubscriptionState.UNSUBSCRIBED
+    auth_request: int = 0
+    members: Members | None = None
+    box: SecretBox | None = None
+    subscription_count: int | None = None
+    refreshing_key: bool = False
+    key_refreshed: bool = False
+    undecrypted: list[tuple[str, Any, float]] = field(default_factory=list)
+    last_error: AuthFailure | None = None
+
+    @property
+    def needs_auth(self) -> bool:
+        return self.kind in (ChannelKind.PRIVATE, ChannelKind.PRESENCE, ChannelKind.ENCRYPTED)
+
+    @property
+    def subscribed(self) -> bool:
+        return self.state is SubscriptionState.SUBSCRIBED
+
+    def connection_lost(self) -> None:
+        """The socket is gone: the server forgot us, so must we (members, pending auth)."""
+        self.state = SubscriptionState.UNSUBSCRIBED
+        self.auth_request = 0
+        self.refreshing_key = False
+        if self.members is not None:
+            self.members.clear()

@@ -1,0 +1,295 @@
+"""PusherClient: the engine's public face, and the thread that runs the core.
+
+One engine thread owns :class:`PusherCore`. Sockets' reader threads, worker threads (HTTP authorization)
+and callers all post messages to it through one queue; it drains the queue in batches, runs timers,
+carries out the core's effects and calls bindings. Bindings therefore run on the engine thread: a GUI
+connects through ``on_batch`` and a queued Qt signal, never by touching widgets from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from desktop import __version__
+from desktop.pusher import core as c
+from desktop.pusher import protocol
+from desktop.pusher.auth import AuthorizationError, Authorizer
+from desktop.pusher.bindings import Bindings, ChannelHandle, EventCallback
+from desktop.pusher.channels import SERVER_TO_USER_PREFIX, AuthFailure, validate_channel_name
+from desktop.pusher.core import ChannelEvent, Options, PusherCore, State, StateChanged
+from desktop.pusher.transport import Transport
+
+log = logging.getLogger("desktop.pusher")
+
+BatchCallback = Callable[[list[ChannelEvent]], None]
+StateCallback = Callable[[StateChanged], None]
+
+
+class PusherClient:
+    """A Pusher Channels connection that reconnects, reauthorizes and resubscribes by itself."""
+
+    def __init__(self, app_key: str, *, cluster: str | None = "mt1", host: str | None = None,
+                 port: int | None = None, use_tls: bool = True, authorizer: Authorizer | None = None,
+                 options: Options | None = None, sslopt: dict[str, Any] | None = None) -> None:
+        self.app_key = app_key
+        self._host = host or f"ws-{cluster or 'mt1'}.pusher.com"
+        self._port = port
+        self._sslopt = sslopt
+        self.authorizer = authorizer
+        self._core = PusherCore(options, use_tls=use_tls)
+        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._bindings = Bindings()
+        self._batch_callbacks: list[BatchCallback] = []
+        self._state_callbacks: list[StateCallback] = []
+        self._transports: dict[int, Transport] = {}
+        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="login-feed-auth")
+        self._thread = threading.Thread(target=self._run, name="login-feed-engine", daemon=True)
+        self._started = False
+        self._stopped = threading.Event()
+        self.user = ChannelHandle(self, None)
+
+    # -- public API (any thread) ----------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        return self._core.state
+
+    @property
+    def socket_id(self) -> str | None:
+        return self._core.socket_id
+
+    @property
+    def last_error(self) -> str:
+        return self._core.last_error
+
+    def url(self, use_tls: bool) -> str:
+        port = self._port or (443 if use_tls else 80)
+        return protocol.build_url(f"{'wss' if use_tls else 'ws'}://{self._host}:{port}", self.app_key, __version__)
+
+    def connect(self) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        self._call(self._core.connect)
+
+    def disconnect(self) -> None:
+        """Close the socket; channels are kept and come back with the next ``connect``."""
+        self._call(self._core.disconnect)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Disconnect and stop every thread. Safe from any thread, including a binding's callback."""
+        if self._started and not self._stopped.is_set():
+            self._queue.put(("stop",))
+            if threading.current_thread() is not self._thread:
+                self._thread.join(timeout)
+        self._workers.shutdown(wait=False, cancel_futures=True)
+        closer = getattr(self.authorizer, "close", None)
+        if callable(closer):
+            closer()
+
+    def subscribe(self, channel_name: str) -> ChannelHandle:
+        """Subscribe (validating the name now, so a typo fails here and not on the server)."""
+        validate_channel_name(channel_name)
+        self._call(lambda now: self._core.subscribe(channel_name, now))
+        return ChannelHandle(self, channel_name)
+
+    def unsubscribe(self, channel_name: str) -> None:
+        self._call(lambda now: self._core.unsubscribe(channel_name, now))
+
+    def channel(self, channel_name: str) -> ChannelHandle | None:
+        return ChannelHandle(self, channel_name) if channel_name in self._core.channels else None
+
+    def channel_names(self) -> list[str]:
+        return [n for n in list(self._core.channels) if not n.startswith(SERVER_TO_USER_PREFIX)]
+
+    def trigger(self, channel_name: str, event: str, data: Any) -> Future[None]:
+        """Send a client event; the future fails with ``ClientEventError`` if Pusher would refuse it."""
+        future: Future[None] = Future()
+
+        def run(now: float) -> None:
+            try:
+                self._core.trigger(channel_name, event, data, now)
+            except c.ClientEventError as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(None)
+
+        self._call(run)
+        return future
+
+    def signin(self) -> None:
+        """Authenticate the user on this connection (and every later one); see ``user.bind``."""
+        self._call(self._core.signin)
+
+    def bind(self, event: str, callback: EventCallback) -> None:
+        """Connection-level events by name (``pusher:error``, ``pusher:signin_success`` ...)."""
+        self._bindings.bind(None, event, callback)
+
+    def unbind(self, event: str | None = None, callback: EventCallback | None = None) -> None:
+        self._bindings.unbind(None, event, callback)
+
+    def bind_global(self, callback: EventCallback) -> None:
+        """Every event on every channel and connection-level events: ``callback(event)``."""
+        self._bindings.bind_global(callback)
+
+    def unbind_global(self, callback: EventCallback | None = None) -> None:
+        self._bindings.unbind_global(callback)
+
+    def on_batch(self, callback: BatchCallback) -> None:
+        """``callback(events)`` once per drained batch, on the engine thread: the fast path for a feed."""
+        self._batch_callbacks.append(callback)
+
+    def on_state_change(self, callback: StateCallback) -> None:
+        self._state_callbacks.append(callback)
+
+    def members(self, channel_name: str) -> dict[str, Any]:
+        channel = self._core.channels.get(channel_name)
+        if channel is None or channel.members is None:
+            return {}
+        return dict(channel.members.by_id)
+
+    def wait_for_state(self, *states: State, timeout: float = 10.0) -> State:
+        """Block until the state is one of ``states`` (for the CLI and tests; never on a GUI thread)."""
+        reached = threading.Event()
+        watcher = lambda change: reached.set() if change.current in states else None  # noqa: E731
+        self.on_state_change(watcher)
+        try:
+            if self.state not in states:
+                reached.wait(timeout)
+            return self.state
+        finally:
+            self._state_callbacks.remove(watcher)
+
+    # -- engine thread --------------------------------------------------------------------------------
+    def _call(self, fn: Callable[[float], None]) -> None:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        self._queue.put(("call", fn))
+
+    def _run(self) -> None:
+        core = self._core
+        get = self._queue.get
+        get_nowait = self._queue.get_nowait
+        stopping = False
+        try:
+            while not stopping:
+                deadline = core.next_deadline()
+                now = time.monotonic()
+                timeout = None if deadline is None else max(0.0, deadline - now)
+                items: list[tuple[Any, ...]] = []
+                try:
+                    items.append(get(timeout=timeout) if timeout != 0.0 else get_nowait())
+                    while True:
+                        items.append(get_nowait())
+                except queue.Empty:
+                    pass
+                now = time.monotonic()
+                core.wall_offset = time.time() - now
+                for item in items:
+                    if item[0] == "stop":
+                        stopping = True
+                        core.disconnect(now)
+                        continue
+                    self._handle(item, now)
+                core.tick(now)
+                self._flush()
+        except Exception:
+            log.exception("the Pusher engine stopped on an unexpected error")
+            raise
+        finally:
+            for transport in list(self._transports.values()):
+                transport.shutdown()
+            self._stopped.set()
+
+    def _handle(self, item: tuple[Any, ...], now: float) -> None:
+        kind = item[0]
+        core = self._core
+        if kind == "frames":
+            core.frames_received(item[1], item[2], item[3])
+        elif kind == "call":
+            item[1](now)
+        elif kind == "auth":
+            core.authorized(item[1], item[2], item[3], now)
+        elif kind == "user-auth":
+            core.user_authorized(item[1], item[2], now)
+        elif kind == "open":
+            core.socket_opened(item[1], now)
+        elif kind == "closed":
+            self._transports.pop(item[1], None)
+            core.socket_closed(item[1], item[2], item[3], now)
+
+    def _flush(self) -> None:
+        """Carry out effects (which may add more) and hand delivered events to bindings."""
+        core = self._core
+        while core.effects:
+            effects, core.effects = core.effects, []
+            for effect in effects:
+                self._apply(effect)
+        if core.delivered:
+            events, core.delivered = core.delivered, []
+            for callback in self._batch_callbacks:
+                self._safely(callback, events)
+            self._bindings.dispatch(events)
+
+    def _apply(self, effect: c.Effect) -> None:
+        match effect:
+            case c.Send(text):
+                transport = self._transports.get(max(self._transports, default=-1))
+                if transport is None or not transport.send(text):
+                    log.debug("not connected; dropped an outgoing message")
+            case c.Open(generation, use_tls):
+                transport = Transport(self.url(use_tls), generation, self._queue.put, sslopt=self._sslopt)
+                self._transports[generation] = transport
+                transport.start()
+            case c.Close(generation, code, reason):
+                transport = self._transports.get(generation)
+                if transport is not None:
+                    transport.close(code, reason)
+            case c.Authorize(channel, socket_id, request):
+                self._authorize(lambda a: a.authorize_channel(socket_id, channel),
+                                lambda result: ("auth", channel, request, result))
+            case c.AuthorizeUser(socket_id, request):
+                self._authorize(lambda a: a.authenticate_user(socket_id),
+                                lambda result: ("user-auth", request, result))
+            case c.StateChanged() as change:
+                log.info("connection %s -> %s%s", change.previous, change.current,
+                         f" ({change.reason})" if change.reason else "")
+                for callback in list(self._state_callbacks):
+                    self._safely(callback, change)
+
+    def _authorize(self, ask: Callable[[Authorizer], dict[str, Any]],
+                   reply: Callable[[dict[str, Any] | AuthFailure], tuple[Any, ...]]) -> None:
+        authorizer = self.authorizer
+
+        def run() -> None:
+            if authorizer is None:
+                result: dict[str, Any] | AuthFailure = AuthFailure("no authorizer is configured")
+            else:
+                try:
+                    result = ask(authorizer)
+                except AuthorizationError as exc:
+                    result = AuthFailure(exc.message, exc.status)
+                except Exception as exc:  # an authorizer bug must fail the channel, not the engine
+                    log.exception("the authorizer failed")
+                    result = AuthFailure(f"authorization failed: {type(exc).__name__}")
+            self._queue.put(reply(result))
+
+        if authorizer is not None and authorizer.blocking:
+            with contextlib.suppress(RuntimeError):  # the pool is shut down: we are closing
+                self._workers.submit(run)
+        else:
+            run()
+
+    @staticmethod
+    def _safely(callback: Callable[[Any], None], arg: Any) -> None:
+        try:
+            callback(arg)
+        except Exception:
+            log.exception("a Pusher callback raised; the engine goes on")

@@ -1,0 +1,603 @@
+"""The Pusher client's brain: connection state machine, subscriptions, sign-in, liveness.
+
+Pure: it never touches a socket, a thread or the clock. The driver (``client.py``) feeds it what happened
+(`socket_opened`, `frames_received`, `socket_closed`, `authorized`, `tick`, with ``now``) and carries out
+what it asks for by draining ``effects`` (open, send, close, authorize) and ``delivered`` (events for
+bindings). Tests drive it the same way, with a fake clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from nacl.secret import SecretBox
+
+from desktop.pusher import protocol
+from desktop.pusher.channels import (
+    SERVER_TO_USER_PREFIX,
+    AuthFailure,
+    AuthResult,
+    Channel,
+    ChannelKind,
+    DecryptError,
+    Members,
+    SubscriptionState,
+    channel_kind,
+    decrypt_event,
+    parse_auth_response,
+    validate_channel_name,
+)
+from desktop.pusher.protocol import CloseAction, Frame
+
+log = logging.getLogger("desktop.pusher")
+
+CLIENT_EVENTS_PER_SECOND = 10
+MAX_UNDECRYPTED = 1000
+
+
+class State(enum.StrEnum):
+    INITIALIZED = "initialized"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(slots=True, frozen=True)
+class Options:
+    activity_timeout: float = 120.0
+    pong_timeout: float = 30.0
+    unavailable_timeout: float = 10.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+
+
+@dataclass(slots=True, frozen=True)
+class ChannelEvent:
+    """An event for bindings. ``channel`` is None for connection-level events."""
+
+    channel: str | None
+    event: str
+    data: Any
+    user_id: str | None
+    received_at: float
+
+
+# Effects the driver carries out, in order.
+@dataclass(slots=True, frozen=True)
+class Open:
+    generation: int
+    use_tls: bool
+
+
+@dataclass(slots=True, frozen=True)
+class Send:
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class Close:
+    generation: int
+    code: int = 1000
+    reason: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Authorize:
+    channel: str
+    socket_id: str
+    request: int
+
+
+@dataclass(slots=True, frozen=True)
+class AuthorizeUser:
+    socket_id: str
+    request: int
+
+
+@dataclass(slots=True, frozen=True)
+class StateChanged:
+    previous: State
+    current: State
+    reason: str = ""
+    retry_in: float | None = None
+
+
+Effect = Open | Send | Close | Authorize | AuthorizeUser | StateChanged
+
+
+class ClientEventError(ValueError):
+    """A client event that Pusher would reject; raised before anything is sent."""
+
+
+class PusherCore:
+    """State of one logical Pusher connection across any number of sockets."""
+
+    def __init__(self, options: Options | None = None, *, use_tls: bool = True,
+                 rng: random.Random | None = None) -> None:
+        self.options = options or Options()
+        self.use_tls = use_tls
+        self.state = State.INITIALIZED
+        self.socket_id: str | None = None
+        self.channels: dict[str, Channel] = {}
+        self.effects: list[Effect] = []
+        self.delivered: list[ChannelEvent] = []
+        self.last_error = ""
+        self.user_id: str | None = None
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._generation = 0
+        self._socket_open = False
+        self._closing_on_purpose = False
+        self._attempts = 0
+        self._request = 0
+        self._activity_timeout = self.options.activity_timeout
+        self._last_activity = 0.0
+        self._ping_deadline: float | None = None
+        self._retry_at: float | None = None
+        self._unavailable_at: float | None = None
+        self._want_signin = False
+        self._signin_request = 0
+        self._client_event_times: deque[float] = deque()
+        self._presence_ids: dict[str, str | None] = {}
+        #: Added to the (monotonic) ``now`` to stamp events with wall-clock time; the driver keeps it current.
+        self.wall_offset = 0.0
+
+    # -- connection lifecycle -------------------------------------------------------------------------
+    def connect(self, now: float) -> None:
+        if self.state in (State.CONNECTING, State.CONNECTED, State.UNAVAILABLE) and self._retry_at is None:
+            return
+        self._retry_at = None
+        if self._unavailable_at is None:
+            self._unavailable_at = now + self.options.unavailable_timeout
+        self._open_socket(State.UNAVAILABLE if self.state is State.UNAVAILABLE else State.CONNECTING)
+
+    def disconnect(self, now: float) -> None:
+        """Close on purpose: no retry. Channels are kept and resubscribed by a later ``connect``."""
+        self._retry_at = self._unavailable_at = self._ping_deadline = None
+        if self._socket_open:
+            self._closing_on_purpose = True
+            self.effects.append(Close(self._generation, 1000, "client disconnect"))
+        self._generation += 1  # whatever the old socket still says is stale now
+        self._socket_open = False
+        self._forget_connection()
+        self._set_state(State.DISCONNECTED, "disconnected by the client")
+
+    def socket_opened(self, generation: int, now: float) -> None:
+        if generation == self._generation:
+            self._socket_open = True
+            self._last_activity = now
+
+    def socket_closed(self, generation: int, code: int | None, reason: str, now: float) -> None:
+        """The socket closed (or never opened): decide, as protocol 7 says, what to do next."""
+        if generation != self._generation:
+            return
+        self._generation += 1  # anything this socket still says is stale from now on
+        self._socket_open = False
+        self._ping_deadline = None
+        self._forget_connection()
+        if self._closing_on_purpose:
+            self._closing_on_purpose = False
+            return
+        action = protocol.close_action(code)
+        description = protocol.describe_close(code, reason)
+        if action is CloseAction.REFUSED:
+            self.last_error = description
+            self._unavailable_at = None
+            self._set_state(State.FAILED, description)
+            return
+        if action is CloseAction.TLS_ONLY:
+            self.use_tls = True
+        delay = 0.0
+        if action is CloseAction.BACKOFF:
+            delay = self._backoff_delay(minimum=1.0 if code is not None and code >= 4100 else 0.0)
+        self._attempts += 1
+        self.last_error = description
+        self._retry_at = now + delay
+        if self._unavailable_at is None:
+            self._unavailable_at = now + self.options.unavailable_timeout
+        current = State.UNAVAILABLE if self.state is State.UNAVAILABLE else State.CONNECTING
+        self._set_state(current, description, retry_in=delay)
+
+    def tick(self, now: float) -> None:
+        """Run whatever timer is due: retry, unavailable, activity ping, pong timeout."""
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            self._open_socket(self.state if self.state is State.UNAVAILABLE else State.CONNECTING)
+        if (self._unavailable_at is not None and now >= self._unavailable_at
+                and self.state is State.CONNECTING):
+            self._unavailable_at = None
+            self._set_state(State.UNAVAILABLE, self.last_error or "no connection yet; still trying")
+        if self.state is not State.CONNECTED:
+            return
+        if self._ping_deadline is not None:
+            if now >= self._ping_deadline:
+                log.info("no pong within %.0f s; reconnecting", self.options.pong_timeout)
+                gen = self._generation
+                self.effects.append(Close(gen, 4201, "pong timeout"))
+                self.socket_closed(gen, 4200, "no answer to our ping", now)
+        elif now - self._last_activity >= self._activity_timeout:
+            self.effects.append(Send(protocol.encode("pusher:ping", {})))
+            self._ping_deadline = now + self.options.pong_timeout
+
+    def next_deadline(self) -> float | None:
+        """When ``tick`` next has work to do, or None."""
+        deadlines = [d for d in (self._retry_at, self._unavailable_at, self._ping_deadline) if d is not None]
+        if self.state is State.CONNECTED and self._ping_deadline is None:
+            deadlines.append(self._last_activity + self._activity_timeout)
+        return min(deadlines) if deadlines else None
+
+    # -- frames ---------------------------------------------------------------------------------------
+    def frames_received(self, generation: int, raws: list[bytes], now: float) -> None:
+        """Handle a batch of raw text frames from one socket read."""
+        if generation != self._generation:
+            return
+        self._last_activity = now
+        self._ping_deadline = None
+        channels = self.channels
+        delivered = self.delivered
+        stamp = now + self.wall_offset
+        for raw in raws:
+            try:
+                frame = protocol.decode_frame(raw)
+            except protocol.ProtocolError as exc:
+                log.warning("dropped a malformed frame: %s", exc)
+                continue
+            name = frame.event
+            channel = channels.get(frame.channel) if frame.channel is not None else None
+            if (channel is not None and channel.state is SubscriptionState.SUBSCRIBED
+                    and not name.startswith("pusher")):
+                if channel.box is not None:
+                    self._deliver_encrypted(channel, name, frame.data, now)
+                else:
+                    delivered.append(ChannelEvent(frame.channel, name, frame.data, frame.user_id, stamp))
+            else:
+                self._control_frame(frame, channel, now)
+
+    def _control_frame(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        name = frame.event
+        handler = _HANDLERS.get(name)
+        if handler is not None:
+            handler(self, frame, channel, now)
+        elif channel is not None and not name.startswith("pusher_internal:"):
+            # An event for a channel still subscribing (the server may send it first): deliver it anyway.
+            self._deliver_lib(frame.channel, name, frame.data, now, frame.user_id)
+        elif frame.channel is None and not name.startswith("pusher_internal:"):
+            self._deliver_lib(None, name, frame.data, now)
+        else:
+            log.debug("ignored %s for %s", name, frame.channel)
+
+    def _on_established(self, frame: Frame, _: Channel | None, now: float) -> None:
+        data = frame.data if isinstance(frame.data, dict) else {}
+        socket_id = data.get("socket_id")
+        if not isinstance(socket_id, str) or not socket_id:
+            log.warning("connection_established without a socket id; reconnecting")
+            self.effects.append(Close(self._generation, 4200, "bad handshake"))
+            self.socket_closed(self._generation, 4200, "bad handshake", now)
+            return
+        timeout = data.get("activity_timeout")
+        server_timeout = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None
+        self._activity_timeout = min(self.options.activity_timeout, server_timeout or self.options.activity_timeout)
+        self.socket_id = socket_id
+        self._attempts = 0
+        self._unavailable_at = None
+        self.last_error = ""
+        self._set_state(State.CONNECTED, f"socket id {socket_id}")
+        for channel in self.channels.values():
+            self._start_subscription(channel)
+        if self._want_signin:
+            self._request_signin()
+
+    def _on_error(self, frame: Frame, _: Channel | None, now: float) -> None:
+        data = frame.data if isinstance(frame.data, dict) else {"message": str(frame.data)}
+        code = data.get("code")
+        message = str(data.get("message") or "")
+        log.warning("server error%s: %s", f" {code}" if code is not None else "", message)
+        if isinstance(code, int) and code >= 4000:
+            self.last_error = protocol.describe_close(code, message)
+            if code == 4009 and self._signin_request:
+                self._deliver_lib(None, "pusher:signin_error", {"code": code, "message": message}, now)
+        if frame.channel is None and code is None:
+            # Pusher reports a bad signature as a connection error naming the channel in the text.
+            for channel in self.channels.values():
+                if channel.state is SubscriptionState.SUBSCRIBING and channel.name in message:
+                    self._subscription_failed(channel, AuthFailure(message, None), now)
+                    return
+        self._deliver_lib(frame.channel, "pusher:error", data, now)
+
+    def _on_ping(self, frame: Frame, _: Channel | None, now: float) -> None:
+        self.effects.append(Send(protocol.encode("pusher:pong", {})))
+
+    def _on_pong(self, frame: Frame, _: Channel | None, now: float) -> None:
+        return
+
+    def _on_succeeded(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        if channel is None or channel.state is not SubscriptionState.SUBSCRIBING:
+            return
+        channel.state = SubscriptionState.SUBSCRIBED
+        channel.last_error = None
+        data: Any = {}
+        if channel.members is not None:
+            presence = frame.data.get("presence") if isinstance(frame.data, dict) else None
+            channel.members.reset(presence if isinstance(presence, dict) else {}, self._my_presence_id(channel))
+            data = channel.members.snapshot()
+        self._deliver_lib(channel.name, "pusher:subscription_succeeded", data, now)
+
+    def _on_subscription_error(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        if channel is None:
+            return
+        data = frame.data if isinstance(frame.data, dict) else {}
+        status = data.get("status") if isinstance(data.get("status"), int) else None
+        self._subscription_failed(channel, AuthFailure(str(data.get("error") or data or "refused"), status), now)
+
+    def _on_member_added(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        data = frame.data
+        if channel is None or channel.members is None or not isinstance(data, dict) or "user_id" not in data:
+            return
+        user_id = str(data["user_id"])
+        if channel.members.add(user_id, data.get("user_info")):
+            self._deliver_lib(channel.name, "pusher:member_added", {"id": user_id, "info": data.get("user_info")},
+                              now)
+
+    def _on_member_removed(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        data = frame.data
+        if channel is None or channel.members is None or not isinstance(data, dict) or "user_id" not in data:
+            return
+        member = channel.members.remove(str(data["user_id"]))
+        if member is not None:
+            self._deliver_lib(channel.name, "pusher:member_removed", {"id": member.id, "info": member.info}, now)
+
+    def _on_subscription_count(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        data = frame.data
+        if channel is None or not isinstance(data, dict) or not isinstance(data.get("subscription_count"), int):
+            return
+        channel.subscription_count = data["subscription_count"]
+        self._deliver_lib(channel.name, "pusher:subscription_count", data, now)
+
+    def _on_cache_miss(self, frame: Frame, channel: Channel | None, now: float) -> None:
+        if channel is not None:
+            self._deliver_lib(channel.name, "pusher:cache_miss", None, now)
+
+    def _on_signin_success(self, frame: Frame, _: Channel | None, now: float) -> None:
+        data = frame.data if isinstance(frame.data, dict) else {}
+        user_data = protocol.decode_data(data.get("user_data"))
+        user_id = user_data.get("id") if isinstance(user_data, dict) else None
+        if not isinstance(user_id, str) or not user_id:
+            self._deliver_lib(None, "pusher:signin_error", {"message": "signin_success without a user id"}, now)
+            return
+        self.user_id = user_id
+        self._deliver_lib(None, "pusher:signin_success", user_data, now)
+        name = SERVER_TO_USER_PREFIX + user_id
+        channel = self.channels.get(name)
+        if channel is None:
+            channel = self.channels[name] = Channel(name, ChannelKind.SERVER_TO_USER)
+        self._start_subscription(channel)
+
+    def _on_watchlist(self, frame: Frame, _: Channel | None, now: float) -> None:
+        events = frame.data.get("events") if isinstance(frame.data, dict) else None
+        for item in events if isinstance(events, list) else []:
+            if isinstance(item, dict) and item.get("name") in ("online", "offline"):
+                self._deliver_lib(None, f"pusher:watchlist_{item['name']}", item, now)
+
+    # -- subscriptions --------------------------------------------------------------------------------
+    def subscribe(self, name: str, now: float) -> Channel:
+        """Ask for a channel; it is (re)subscribed on every connection until ``unsubscribe``."""
+        validate_channel_name(name)
+        channel = self.channels.get(name)
+        if channel is None:
+            kind = channel_kind(name)
+            channel = Channel(name, kind, members=Members() if kind is ChannelKind.PRESENCE else None)
+            self.channels[name] = channel
+        if self.state is State.CONNECTED and channel.state in (SubscriptionState.UNSUBSCRIBED,
+                                                               SubscriptionState.FAILED):
+            self._start_subscription(channel)
+        return channel
+
+    def unsubscribe(self, name: str, now: float) -> None:
+        channel = self.channels.pop(name, None)
+        if channel is None:
+            return
+        if self.state is State.CONNECTED and channel.state in (SubscriptionState.SUBSCRIBING,
+                                                               SubscriptionState.SUBSCRIBED):
+            self.effects.append(Send(protocol.encode("pusher:unsubscribe", {"channel": name})))
+
+    def authorized(self, channel_name: str, request: int, result: AuthResult | AuthFailure | dict,
+                   now: float) -> None:
+        """The authorizer answered for ``request``; stale answers (old socket, old request) are ignored."""
+        channel = self.channels.get(channel_name)
+        if channel is None or request != channel.auth_request or self.state is not State.CONNECTED:
+            return
+        channel.auth_request = 0
+        if isinstance(result, dict):
+            try:
+                result = parse_auth_response(channel.kind, result)
+            except ValueError as exc:
+                result = AuthFailure(str(exc), 200)
+        if channel.refreshing_key:
+            self._key_refreshed(channel, result, now)
+            return
+        if isinstance(result, AuthFailure):
+            self._subscription_failed(channel, result, now)
+            return
+        if result.shared_secret is not None:
+            channel.box = SecretBox(result.shared_secret)
+        payload: dict[str, Any] = {"channel": channel.name, "auth": result.auth}
+        if result.channel_data is not None:
+            payload["channel_data"] = result.channel_data
+            if channel.members is not None:
+                channel.members.me = None
+                self._presence_ids[channel.name] = _user_id_of(result.channel_data)
+        channel.state = SubscriptionState.SUBSCRIBING
+        self.effects.append(Send(protocol.encode("pusher:subscribe", payload)))
+
+    def _my_presence_id(self, channel: Channel) -> str | None:
+        return self._presence_ids.get(channel.name)
+
+    def _start_subscription(self, channel: Channel) -> None:
+        if self.socket_id is None:
+            return
+        if channel.needs_auth:
+            self._request += 1
+            channel.auth_request = self._request
+            channel.state = SubscriptionState.AUTHORIZING
+            self.effects.append(Authorize(channel.name, self.socket_id, self._request))
+        else:
+            channel.state = SubscriptionState.SUBSCRIBING
+            self.effects.append(Send(protocol.encode("pusher:subscribe", {"channel": channel.name})))
+
+    def _subscription_failed(self, channel: Channel, failure: AuthFailure, now: float) -> None:
+        channel.state = SubscriptionState.FAILED
+        channel.last_error = failure
+        log.warning("subscription to %s failed (%s): %s", channel.name, failure.status, failure.message)
+        self._deliver_lib(channel.name, "pusher:subscription_error",
+                          {"type": "AuthError", "error": failure.message, "status": failure.status}, now)
+
+    # -- encrypted channels ---------------------------------------------------------------------------
+    def _deliver_encrypted(self, channel: Channel, name: str, data: Any, now: float) -> None:
+        assert channel.box is not None
+        if channel.refreshing_key:
+            self._hold_undecrypted(channel, name, data, now)
+            return
+        try:
+            plain = decrypt_event(channel.box, data)
+        except DecryptError as exc:
+            if channel.key_refreshed:
+                log.warning("dropped an event on %s: %s (even with a fresh key)", channel.name, exc)
+                return
+            log.info("could not decrypt an event on %s; fetching a fresh key once", channel.name)
+            self._hold_undecrypted(channel, name, data, now)
+            channel.refreshing_key = True
+            self._request += 1
+            channel.auth_request = self._request
+            assert self.socket_id is not None
+            self.effects.append(Authorize(channel.name, self.socket_id, self._request))
+            return
+        self._deliver_lib(channel.name, name, plain, now)
+
+    def _hold_undecrypted(self, channel: Channel, name: str, data: Any, now: float) -> None:
+        if len(channel.undecrypted) < MAX_UNDECRYPTED:
+            channel.undecrypted.append((name, data, now))
+        else:
+            log.warning("dropped an encrypted event on %s while waiting for a fresh key", channel.name)
+
+    def _key_refreshed(self, channel: Channel, result: AuthResult | AuthFailure, now: float) -> None:
+        channel.refreshing_key = False
+        channel.key_refreshed = True
+        held, channel.undecrypted = channel.undecrypted, []
+        if isinstance(result, AuthFailure) or result.shared_secret is None:
+            log.warning("could not fetch a fresh key for %s; dropped %d event(s)", channel.name, len(held))
+            return
+        channel.box = SecretBox(result.shared_secret)
+        for name, data, received in held:
+            self._deliver_encrypted(channel, name, data, received)
+        channel.key_refreshed = False
+
+    # -- client events --------------------------------------------------------------------------------
+    def trigger(self, channel_name: str, event: str, data: Any, now: float) -> None:
+        """Send a client event, or raise :class:`ClientEventError` saying why Pusher would refuse it."""
+        if not event.startswith("client-"):
+            raise ClientEventError(f"client event names must start with 'client-': {event!r}")
+        channel = self.channels.get(channel_name)
+        kind = channel.kind if channel is not None else channel_kind(channel_name)
+        if kind not in (ChannelKind.PRIVATE, ChannelKind.PRESENCE):
+            raise ClientEventError(f"client events can only be sent on private or presence channels, "
+                                   f"not on {channel_name!r}")
+        if channel is None or not channel.subscribed or self.state is not State.CONNECTED:
+            raise ClientEventError(f"not subscribed to {channel_name!r} yet; wait for the subscription")
+        size = protocol.encoded_size(data)
+        if size > protocol.MAX_EVENT_DATA_BYTES:
+            raise ClientEventError(f"the message is {size} bytes; Pusher accepts at most "
+                                   f"{protocol.MAX_EVENT_DATA_BYTES} bytes per event")
+        times = self._client_event_times
+        while times and now - times[0] >= 1.0:
+            times.popleft()
+        if len(times) >= CLIENT_EVENTS_PER_SECOND:
+            raise ClientEventError(f"at most {CLIENT_EVENTS_PER_SECOND} client events per second; "
+                                   "try again in a moment")
+        times.append(now)
+        self.effects.append(Send(protocol.encode(event, data, channel_name)))
+
+    # -- user sign-in ---------------------------------------------------------------------------------
+    def signin(self, now: float) -> None:
+        self._want_signin = True
+        if self.state is State.CONNECTED and not self._signin_request:
+            self._request_signin()
+
+    def _request_signin(self) -> None:
+        assert self.socket_id is not None
+        self._request += 1
+        self._signin_request = self._request
+        self.effects.append(AuthorizeUser(self.socket_id, self._request))
+
+    def user_authorized(self, request: int, result: dict | AuthFailure, now: float) -> None:
+        if request != self._signin_request or self.state is not State.CONNECTED:
+            return
+        if isinstance(result, dict):
+            auth, user_data = result.get("auth"), result.get("user_data")
+            if isinstance(auth, str) and isinstance(user_data, str):
+                self.effects.append(Send(protocol.encode("pusher:signin",
+                                                         {"auth": auth, "user_data": user_data})))
+                return
+            result = AuthFailure("the user authentication answer lacks 'auth' or 'user_data'", 200)
+        self._signin_request = 0
+        self._deliver_lib(None, "pusher:signin_error", {"message": result.message, "status": result.status}, now)
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def _open_socket(self, state: State) -> None:
+        self._generation += 1
+        self._socket_open = False
+        self.effects.append(Open(self._generation, self.use_tls))
+        self._set_state(state, self.last_error if state is State.UNAVAILABLE else "")
+
+    def _forget_connection(self) -> None:
+        self.socket_id = None
+        self._signin_request = 0
+        self.user_id = None
+        for channel in self.channels.values():
+            channel.connection_lost()
+
+    def _backoff_delay(self, minimum: float) -> float:
+        """Exponential backoff with full jitter, capped: 1, 2, 4 ... s, each drawn in [half, full]."""
+        ceiling = min(self.options.backoff_cap, self.options.backoff_base * (2 ** min(self._attempts, 16)))
+        return max(minimum, self._rng.uniform(ceiling / 2, ceiling))
+
+    def _set_state(self, state: State, reason: str = "", retry_in: float | None = None) -> None:
+        previous = self.state
+        if previous is state and retry_in is None:
+            return
+        self.state = state
+        self.effects.append(StateChanged(previous, state, reason, retry_in))
+
+    def _deliver_lib(self, channel: str | None, event: str, data: Any, now: float,
+                     user_id: str | None = None) -> None:
+        self.delivered.append(ChannelEvent(channel, event, data, user_id, now + self.wall_offset))
+
+
+def _user_id_of(channel_data: str) -> str | None:
+    try:
+        user_id = json.loads(channel_data).get("user_id")
+    except (ValueError, AttributeError):
+        return None
+    return None if user_id is None else str(user_id)
+
+
+_HANDLERS = {
+    "pusher:connection_established": PusherCore._on_established,
+    "pusher:error": PusherCore._on_error,
+    "pusher:ping": PusherCore._on_ping,
+    "pusher:pong": PusherCore._on_pong,
+    "pusher_internal:subscription_succeeded": PusherCore._on_succeeded,
+    "pusher:subscription_error": PusherCore._on_subscription_error,
+    "pusher_internal:member_added": PusherCore._on_member_added,
+    "pusher_internal:member_removed": PusherCore._on_member_removed,
+    "pusher_internal:subscription_count": PusherCore._on_subscription_count,
+    "pusher:cache_miss": PusherCore._on_cache_miss,
+    "pusher:signin_success": PusherCore._on_signin_success,
+    "pusher_internal:watchlist_events": PusherCore._on_watchlist,
+}
