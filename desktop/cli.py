@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _tail(args: argparse.Namespace, config: Config) -> int:
     from desktop.engine import build_client  # noqa: PLC0415 - keep `--help` fast
-    from desktop.pusher.channels import validate_channel_name  # noqa: PLC0415
+    from desktop.signing.names import validate_channel_name  # noqa: PLC0415
     from desktop.tail import run_tail  # noqa: PLC0415
 
     channel = args.channel or config.feed.channel

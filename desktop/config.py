@@ -126,7 +126,7 @@ def _read_toml(file: Path, *, must_exist: bool) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the config file: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # tolerate the BOM some Windows editors add
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{file}: not valid UTF-8 text (bad byte at offset {exc.start})") from None
     try:

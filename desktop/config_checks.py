@@ -22,8 +22,7 @@ CHANNEL_RE = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
 CHANNEL_MAX_LEN = 164
 # Names a human might give a secret; such keys are refused anywhere in the file.
 SECRET_KEY_NAMES = frozenset(
-    {"secret", "app_secret", "master_key", "encryption_master_key", "refresh_token", "password", "passwd"}
-    | {"token"}
+    ("secret", "app_secret", "master_key", "encryption_master_key", "refresh_token", "password", "passwd", "token")
 )
 _SECRET_SUFFIXES = ("_secret", "_password", "_token", "master_key")
 # The app sends the Auth0 access token itself; a static credential header would be a secret in a file.

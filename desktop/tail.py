@@ -16,9 +16,9 @@ from typing import TextIO
 
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
 from desktop.log import status
-from desktop.pusher.channels import ChannelKind, channel_kind
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged
+from desktop.signing.names import ChannelKind, channel_kind
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 

@@ -61,10 +61,9 @@ def format_utc(epoch_seconds: float) -> str:
 
 
 def _clip(text: str) -> str:
-    text = _SURROGATES.sub("\ufffd", text)  # unencodable; would break stdout, SQLite and Qt later
     if len(text) > MAX_FIELD_CHARS:
-        return text[: MAX_FIELD_CHARS - 1] + _ELLIPSIS
-    return text
+        text = text[: MAX_FIELD_CHARS - 1] + _ELLIPSIS
+    return _SURROGATES.sub("\ufffd", text)  # unencodable: would break stdout, SQLite and Qt later
 
 
 def _text(value: object) -> str | None:

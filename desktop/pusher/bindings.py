@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from desktop.pusher.channels import SERVER_TO_USER_PREFIX
+from desktop.signing.names import SERVER_TO_USER_PREFIX
 
 if TYPE_CHECKING:
     from desktop.pusher.client import PusherClient

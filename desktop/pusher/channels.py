@@ -9,24 +9,13 @@ import base64
 import binascii
 import enum
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
-MAX_CHANNEL_NAME = 164
-SERVER_TO_USER_PREFIX = "#server-to-user-"
-_NAME_RE = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
-
-
-class ChannelKind(enum.Enum):
-    PUBLIC = "public"
-    PRIVATE = "private"
-    PRESENCE = "presence"
-    ENCRYPTED = "private-encrypted"
-    SERVER_TO_USER = "server-to-user"
+from desktop.signing.names import ChannelKind
 
 
 class SubscriptionState(enum.Enum):
@@ -35,38 +24,6 @@ class SubscriptionState(enum.Enum):
     SUBSCRIBING = "subscribing"    # pusher:subscribe sent, waiting for the server
     SUBSCRIBED = "subscribed"
     FAILED = "failed"              # authorization or the server refused; subscribe() again to retry
-
-
-def channel_kind(name: str) -> ChannelKind:
-    """Tell a channel's kind from its prefix (``private-encrypted-`` before ``private-``)."""
-    if name.startswith(SERVER_TO_USER_PREFIX):
-        return ChannelKind.SERVER_TO_USER
-    for prefix in ("private-encrypted-", "private-encrypted-cache-"):
-        if name.startswith(prefix):
-            return ChannelKind.ENCRYPTED
-    if name.startswith("private-"):
-        return ChannelKind.PRIVATE
-    if name.startswith("presence-"):
-        return ChannelKind.PRESENCE
-    return ChannelKind.PUBLIC
-
-
-def is_cache_channel(name: str) -> bool:
-    return any(name.startswith(p) for p in ("cache-", "private-cache-", "private-encrypted-cache-",
-                                            "presence-cache-"))
-
-
-def validate_channel_name(name: object) -> str:
-    """Return ``name`` if a user may subscribe to it, else raise ``ValueError`` saying why."""
-    if not isinstance(name, str) or not name:
-        raise ValueError("a channel name must be a non-empty string")
-    if len(name) > MAX_CHANNEL_NAME:
-        raise ValueError(f"channel name is {len(name)} characters long; the limit is {MAX_CHANNEL_NAME}")
-    if name.startswith("#"):
-        raise ValueError(f"channel names starting with '#' are reserved by Pusher: {name!r}")
-    if not _NAME_RE.match(name):
-        raise ValueError(f"channel name {name!r} may only hold A-Z a-z 0-9 and - _ = @ , . ;")
-    return name
 
 
 @dataclass(slots=True, frozen=True)
@@ -202,7 +159,7 @@ class Channel:
 
     @property
     def needs_auth(self) -> bool:
-        return self.kind in (ChannelKind.PRIVATE, ChannelKind.PRESENCE, ChannelKind.ENCRYPTED)
+        return self.kind.requires_auth
 
     @property
     def subscribed(self) -> bool:

@@ -22,9 +22,10 @@ from desktop.pusher import core as c
 from desktop.pusher import protocol
 from desktop.pusher.auth import AuthorizationError, Authorizer
 from desktop.pusher.bindings import Bindings, ChannelHandle, EventCallback
-from desktop.pusher.channels import SERVER_TO_USER_PREFIX, AuthFailure, validate_channel_name
+from desktop.pusher.channels import AuthFailure
 from desktop.pusher.core import ChannelEvent, Options, PusherCore, State, StateChanged
 from desktop.pusher.transport import Transport
+from desktop.signing.names import SERVER_TO_USER_PREFIX, validate_channel_name
 
 log = logging.getLogger("desktop.pusher")
 

@@ -20,20 +20,17 @@ from nacl.secret import SecretBox
 
 from desktop.pusher import protocol
 from desktop.pusher.channels import (
-    SERVER_TO_USER_PREFIX,
     AuthFailure,
     AuthResult,
     Channel,
-    ChannelKind,
     DecryptError,
     Members,
     SubscriptionState,
-    channel_kind,
     decrypt_event,
     parse_auth_response,
-    validate_channel_name,
 )
 from desktop.pusher.protocol import CloseAction, Frame
+from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind, channel_kind, validate_channel_name
 
 log = logging.getLogger("desktop.pusher")
 
@@ -376,7 +373,7 @@ class PusherCore:
         name = SERVER_TO_USER_PREFIX + user_id
         channel = self.channels.get(name)
         if channel is None:
-            channel = self.channels[name] = Channel(name, ChannelKind.SERVER_TO_USER)
+            channel = self.channels[name] = Channel(name, ChannelKind.PUBLIC)  # the server lets us in by sign-in
         self._start_subscription(channel)
 
     def _on_watchlist(self, frame: Frame, _: Channel | None, now: float) -> None:

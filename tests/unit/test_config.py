@@ -100,7 +100,7 @@ def test_default_path_is_in_the_platform_config_dir() -> None:
 
 def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "typo.toml"
-    with pytest.raises(ConfigError, match="typo.toml: config file not found"):
+    with pytest.raises(ConfigError, match=r"typo\.toml: config file not found"):
         load_config(path, {})
 
 
@@ -128,6 +128,12 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes(b'[feed]\nchannel = "\xff"\n')
     with pytest.raises(ConfigError, match=r"config.toml: not valid UTF-8"):
         load_config(path, {})
+
+
+def test_utf8_bom_is_tolerated(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'\xef\xbb\xbf[feed]\nchannel = "private-x"\n')
+    assert load_config(path, {}).feed.channel == "private-x"
 
 
 def test_toml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
@@ -227,7 +233,7 @@ def test_env_error_names_the_variable(tmp_path: Path) -> None:
         ("[pusher]\nport = true", "[pusher] port must be an integer between 1 and 65535, got true"),
         ('[pusher]\ntls = "no"', '[pusher] tls must be true or false, got "no"'),
         ("[pusher]\nkey = 5", "[pusher] key must be a Pusher app key (letters, digits, '-', '_', '.', '~'), got 5"),
-        ('[pusher]\nhost = "https://x.io"', '[pusher] host must be a host name or IP address such as 127.0.0.1'),
+        ('[pusher]\nhost = "https://x.io"', "[pusher] host must be a host name or IP address such as 127.0.0.1"),
         ('[pusher]\ncluster = "EU 1"', '[pusher] cluster must be a Pusher cluster name such as mt1 or eu, got "EU 1"'),
         ("[pusher]\napp_id = 1.5", "[pusher] app_id must be a Pusher app id"),
         ('[auth0]\ndomain = "https://acme.auth0.com"', "[auth0] domain must be a host name such as your-tenant"),
@@ -235,12 +241,12 @@ def test_env_error_names_the_variable(tmp_path: Path) -> None:
         ('[authorization]\nmode = "cloud"', '[authorization] mode must be one of "local", "remote", got "cloud"'),
         ('[authorization]\ntimeout = "10"', "[authorization] timeout must be a number of seconds greater than 0"),
         ("[authorization]\ntimeout = 0", "[authorization] timeout must be a number of seconds greater than 0"),
-        ('[authorization]\nheaders = "x"', '[authorization] headers must be a table of header names to string'),
+        ('[authorization]\nheaders = "x"', "[authorization] headers must be a table of header names to string"),
         ("[authorization.headers]\nX-N = 1", "[authorization] headers must be a table of header names (HTTP tokens)"),
-        ('[feed]\nchannel = "private feed"', '[feed] channel must be a channel name of at most 164 characters'),
+        ('[feed]\nchannel = "private feed"', "[feed] channel must be a channel name of at most 164 characters"),
         (f'[feed]\nchannel = "{"a" * 165}"', "[feed] channel must be a channel name of at most 164 characters"),
         ("[feed]\nchannel = []", "[feed] channel must be a channel name of at most 164 characters"),
-        ('[chat]\npresence_channel = "private-x"', '[chat] presence_channel must be a channel name of at most 164'),
+        ('[chat]\npresence_channel = "private-x"', "[chat] presence_channel must be a channel name of at most 164"),
         ('[chat]\nsend = "socket"', '[chat] send must be one of "endpoint", "client-events", got "socket"'),
         ('[chat]\nevent = "new message"', "[chat] event must be an event name without spaces"),
         ("[authserver]\npermission = 1", "[authserver] permission must be a permission name without spaces"),
@@ -301,7 +307,7 @@ def test_accepted_endpoints(tmp_path: Path, url: str) -> None:
 @pytest.mark.parametrize("key", ["endpoint", "user_endpoint"])
 def test_rejected_endpoints(tmp_path: Path, url: str, expected: str, key: str) -> None:
     message = error_for(tmp_path, f'[authorization]\n{key} = "{url}"\n')
-    assert message == f'{tmp_path / "config.toml"}: [authorization] {key} {expected}' + message.split(expected)[1]
+    assert message.startswith(f"{tmp_path / 'config.toml'}: [authorization] {key} {expected}")
     assert message.endswith(f'got "{url}"')
     assert "127.0.0.0/8, ::1, localhost" in message
 
@@ -409,9 +415,7 @@ def test_require_pusher(tmp_path: Path) -> None:
     path = write(tmp_path, "")
     with pytest.raises(ConfigError) as info:
         load_config(path, {}).require_pusher()
-    assert str(info.value) == (
-        f"no Pusher key configured: set [pusher] key in {path} or LOGIN_FEED_PUSHER_KEY"
-    )
+    assert str(info.value) == (f"no Pusher key configured: set [pusher] key in {path} or LOGIN_FEED_PUSHER_KEY")
     with pytest.raises(ConfigError, match="key in the config file or"):
         Config().require_pusher()
     assert load_config(path, {"LOGIN_FEED_PUSHER_KEY": "k"}).require_pusher().key == "k"
