@@ -7,6 +7,7 @@ our stdout slows only the writing, never the socket: nothing received is lost.
 from __future__ import annotations
 
 import json
+import math
 import queue
 import signal
 import sys
@@ -20,7 +21,9 @@ from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged
 from desktop.signing.names import ChannelKind, channel_kind
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+# ASCII-only output survives any terminal encoding and lone surrogates from the network; NaN is refused
+# because it is not JSON (the fallback below replaces it).
+_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str).encode
 
 
 class _Stop(Exception):
@@ -96,8 +99,24 @@ def _json_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
         line["event"] = event.event
         if event.user_id is not None:
             line["user_id_sender"] = event.user_id
-        out.write(_dumps(line) + "\n")
+        try:
+            text = _dumps(line)
+        except ValueError:  # NaN or Infinity in the payload: keep the event, make the line valid JSON
+            line["data"] = _finite(line["data"])
+            text = _dumps(line)
+        out.write(text + "\n")
     return write
+
+
+def _finite(value: object) -> object:
+    """``value`` with every NaN/Infinity replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _text_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
