@@ -221,7 +221,9 @@ class PusherCore(SubscriptionsMixin):
         data = frame.data if isinstance(frame.data, dict) else {"message": str(frame.data)}
         code = data.get("code")
         message = str(data.get("message") or "")
-        log.warning("server error%s: %s", f" {code}" if code is not None else "", message)
+        # Reported to bindings (and, for 4xxx codes, as the state's reason): the log is for -v, not a second
+        # copy of the same news on the console.
+        log.info("server error%s: %s", f" {code}" if code is not None else "", message)
         if isinstance(code, int) and code >= 4000:
             self.last_error = protocol.describe_close(code, message)
             if code == 4009 and self._signin_request:

@@ -119,7 +119,7 @@ class SubscriptionsMixin:
     def _subscription_failed(self, channel: Channel, failure: AuthFailure, now: float) -> None:
         channel.state = SubscriptionState.FAILED
         channel.last_error = failure
-        log.warning("subscription to %s failed (%s): %s", channel.name, failure.status, failure.message)
+        log.info("subscription to %s failed (%s): %s", channel.name, failure.status, failure.message)
         self._deliver_lib(channel.name, "pusher:subscription_error",
                           {"type": "AuthError", "error": failure.message, "status": failure.status}, now)
 

@@ -16,6 +16,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 import pusher
+
 from support.engine import close_sdk_client
 
 
@@ -85,7 +86,7 @@ class AuthEndpoint:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            def log_message(self, format: str, *args: Any) -> None:
                 return  # keep the test output clean
 
         return Handler

@@ -8,11 +8,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pusher
-from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 
 from desktop.pusher.auth import Authorizer, LocalAuthorizer
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import Options
+from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 
 DEFAULT_USER: Mapping[str, Any] = {"id": "u1", "user_info": {"name": "Ada"}}
 

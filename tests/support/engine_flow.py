@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from support.recording import EventRecorder
-from support.waiting import wait_until
-
 from desktop.pusher.bindings import ChannelHandle
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import State
+from support.recording import EventRecorder
+from support.waiting import wait_until
 
 
 def connect(client: PusherClient, recorder: EventRecorder | None = None) -> EventRecorder:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-from support.waiting import DEFAULT_TIMEOUT, wait_until
 
 from desktop.pusher.core import ChannelEvent, State, StateChanged
+from support.waiting import DEFAULT_TIMEOUT, wait_until
 
 
 class EventRecorder:
@@ -26,11 +24,11 @@ class EventRecorder:
         with self._lock:
             return list(self._events)
 
-    def named(self, event: str, channel: str | None | Any = ...) -> list[ChannelEvent]:
+    def named(self, event: str, channel: object = ...) -> list[ChannelEvent]:
         """Events called ``event`` (on ``channel`` when given; ``None`` means connection-level)."""
         return [e for e in self.events if e.event == event and (channel is ... or e.channel == channel)]
 
-    def wait_for(self, event: str, channel: str | None | Any = ..., *, count: int = 1,
+    def wait_for(self, event: str, channel: object = ..., *, count: int = 1,
                  timeout: float = DEFAULT_TIMEOUT) -> list[ChannelEvent]:
         """Wait until at least ``count`` events called ``event`` arrived; return all of them."""
         wait_until(lambda: len(self.named(event, channel)) >= count, timeout,
