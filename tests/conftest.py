@@ -11,6 +11,7 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 from collections.abc import Iterator
 
 import pytest
+from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixture for every test
 from support.soketi import SOKETI_SERVER_JS, Soketi, soketi_installed
 
 
