@@ -7,7 +7,8 @@ subscriber, an unmeasured burst with nobody subscribed warms soketi up (a cold s
 would penalise whichever subscriber goes first). Then, for each subscriber in turn:
 
 1. start it as a subprocess on ``private-login-feed`` and wait for its "subscribed" line on stderr;
-2. send a small warm-up burst (``bench_phase: "warmup"``, left out of every figure) and wait until it is printed;
+2. send a short warm-up burst at the burst rate (``bench_phase: "warmup"``, left out of every figure) and wait
+   until it is printed (or the subscriber goes quiet);
 3. measure the subscriber's idle CPU for a second (the idle baseline);
 4. take a CPU snapshot of the subscriber's process tree, then run ``bench/trigger.mjs`` (Node, npm ``pusher``
    SDK, ``triggerBatch`` of 10 events, 16 requests in flight), which offers N events at R events/s;
@@ -535,6 +536,13 @@ def print_table(results: dict[str, dict[str, Any]], args: argparse.Namespace, pa
             f"{_fmt(lat['p50'], 2):>7} {_fmt(lat['p99'], 2):>8} {_fmt(lat['max'], 1):>8} "
             f"{_fmt(result['cpu_us_per_event'], 1):>9} {result['peak_rss_bytes'] / 2**20:>6.0f}MB"
         )
+    print("sharing the CPUs during each burst (CPU us per event sent):")
+    for result in results.values():
+        sent = result["sent"] or 1
+        print(
+            f"  {result['label']:<22} trigger {result['trigger']['cpu_seconds'] / sent * 1e6:5.1f}, "
+            f"soketi {result['soketi_cpu_seconds'] / sent * 1e6:5.1f}"
+        )
     for result in results.values():
         if result["lost"] or result["duplicates"] or result["reordered"]:
             print(
@@ -584,8 +592,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated, run in this order (default pusherjs,pysher,ours)")
     parser.add_argument("--concurrency", type=int, default=16, help="trigger requests in flight (default 16)")
     parser.add_argument("--batch", type=int, default=10, help="events per triggerBatch request (default 10)")
-    parser.add_argument("--warmup", type=int, default=2000, help="warm-up events per subscriber (default 2000)")
-    parser.add_argument("--warmup-rate", type=float, default=5000, help="warm-up rate (default 5000/s)")
+    parser.add_argument("--warmup", type=int, default=3000, help="warm-up events per subscriber (default 3000)")
+    parser.add_argument("--warmup-rate", type=float, help="warm-up rate (default: --rate)")
     parser.add_argument("--soketi-warmup", type=int, default=30_000,
                         help="events sent to nobody before the first subscriber, to warm soketi (default 30000)")
     parser.add_argument("--idle-seconds", type=float, default=1.0, help="idle CPU baseline length (default 1 s)")
@@ -600,6 +608,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--raw", type=Path, metavar="DIR",
                         help="write one CSV per subscriber (seq, sent, received, latency) into DIR")
     args = parser.parse_args(argv)
+    if args.warmup_rate is None:
+        args.warmup_rate = args.rate
     args.subscriber_cpus = None
     if args.pin:
         cpus = sorted(os.sched_getaffinity(0))
@@ -637,10 +647,18 @@ def main(argv: list[str] | None = None) -> int:
                                    concurrency=args.concurrency, batch=args.batch)
                 report["soketi_warmup"] = warm
                 print(f"soketi warm-up: {warm['sent']} events to nobody at {warm['achieved_rate']:,.0f}/s", flush=True)
+            failures: list[str] = []
             for name in args.subscriber_names:
-                result = measure_subscriber(specs[name], server, args)
+                try:
+                    result = measure_subscriber(specs[name], server, args)
+                except HarnessError as exc:  # record it, measure the others, exit 1 at the end
+                    print(f"   FAILED: {exc}", flush=True)
+                    failures.append(f"{specs[name].label}: {exc}")
+                    continue
                 results[name] = result
                 payload_bytes = result["trigger"].get("mean_payload_bytes", payload_bytes)
+            if failures:
+                failure = "\n".join(failures)
     except (HarnessError, SoketiError, OSError) as exc:
         failure = f"{type(exc).__name__}: {exc}"
     except KeyboardInterrupt:

@@ -11,7 +11,8 @@
 //     bench_phase    "warmup" on warm-up events only (the harness leaves them out of its figures),
 //     bench_sent_ns  wall-clock time in ns when the request carrying the event was built, from
 //                    performance.timeOrigin + performance.now() (sub-ms, same clock as Python's time.time()),
-//   and a `bench_pad` string that brings the JSON payload to SIZE bytes (if the realistic part is smaller).
+//   and a `bench_pad` string that brings the JSON payload to SIZE bytes when the unpadded payload (~449 bytes)
+//   is smaller (SIZE 0: never pad).
 // - Prints one JSON summary line on stdout at the end: {"sent", "failed", "requests", "seconds", ...}.
 //   Exit code 0 when every request succeeded, 1 when some failed, 2 on bad arguments.
 

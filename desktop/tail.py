@@ -15,6 +15,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TextIO
 
+import orjson
+
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
 from desktop.log import status
 from desktop.pusher.client import PusherClient
@@ -91,25 +93,41 @@ def _pump(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop], channel: str, ki
             elif not name.startswith("pusher:"):
                 write(event)
         out.flush()
+        if hasattr(out, "buffer"):
+            out.buffer.flush()
 
 
 def _json_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
+    """One JSON object per line. orjson writes UTF-8 bytes fast and turns NaN into null; the strict
+    standard-library encoder (ASCII-only, NaN replaced) takes what orjson refuses, such as lone surrogates."""
+    buffer = getattr(out, "buffer", None)
+    emit: Callable[[bytes], object] = buffer.write if buffer is not None else (
+        lambda data: out.write(data.decode("utf-8")))
+    dumps = orjson.dumps
+    option = orjson.OPT_APPEND_NEWLINE
+
     def write(event: ChannelEvent) -> None:
         line = to_json_dict(normalise(event.event, event.channel or "", event.data, event.received_at))
         line["event"] = event.event
         if event.user_id is not None:
             line["user_id_sender"] = event.user_id
         try:
-            text = _dumps(line)
-        except ValueError:  # NaN or Infinity in the payload: keep the event, make the line valid JSON
+            data = dumps(line, option=option, default=str)
+        except TypeError:  # orjson.JSONEncodeError: lone surrogates, integers beyond 64 bits
             line["data"] = _finite(line["data"])
-            text = _dumps(line)
-        out.write(text + "\n")
+            data = (_dumps(line) + "\n").encode("ascii")
+        emit(data)
+    return write
+
+
+def _text_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
+    def write(event: ChannelEvent) -> None:
+        out.write(to_text_line(normalise(event.event, event.channel or "", event.data, event.received_at)) + "\n")
     return write
 
 
 def _finite(value: object) -> object:
-    """``value`` with every NaN/Infinity replaced by None."""
+    """``value`` with every NaN/Infinity replaced by None, for the strict fallback encoder."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -117,12 +135,6 @@ def _finite(value: object) -> object:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
-
-
-def _text_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
-    def write(event: ChannelEvent) -> None:
-        out.write(to_text_line(normalise(event.event, event.channel or "", event.data, event.received_at)) + "\n")
-    return write
 
 
 def _install_signal_handlers(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop]) -> Callable[[], None]:

@@ -1,7 +1,8 @@
 """What the auth cores share: the base error, safe display of provider text, and JSON field readers.
 
 Provider answers are untrusted: every message built from them goes through :func:`clean_text`, and the
-readers never echo a field's value (it may be a code or a token), only its name and expected type.
+readers never echo a field's value (it may be a code or a token), only its name and expected type
+(URLs are the exception: they are shown so a misconfiguration can be found).
 """
 
 from __future__ import annotations
@@ -66,13 +67,11 @@ def optional_str(body: Mapping[str, object], key: str, what: str, error: type[Au
     return None if body.get(key) is None else require_str(body, key, what, error)
 
 
-def optional_seconds(
-    body: Mapping[str, object], key: str, what: str, error: type[AuthError], default: float | None = None
-) -> float | None:
-    """A positive number of seconds (int, float or a string of digits); absent or null gives ``default``."""
+def optional_seconds(body: Mapping[str, object], key: str, what: str, error: type[AuthError]) -> float | None:
+    """A positive number of seconds (int, float or a string of digits); absent or null gives None."""
     value = body.get(key)
     if value is None:
-        return default
+        return None
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):

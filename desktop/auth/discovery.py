@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from desktop.auth.common import AuthError, check_url, clean_text, require_str
 
-__all__ = ["DiscoveryError", "ProviderMetadata", "discovery_url", "issuer_from_config", "parse_discovery"]
+__all__ = [
+    "DiscoveryError", "ProviderMetadata", "discovery_url", "issuer_from_config", "parse_discovery", "same_issuer",
+]
 
 WELL_KNOWN_PATH = "/.well-known/openid-configuration"
 _WHAT = "The sign-in service's discovery document"

@@ -57,10 +57,20 @@ class FeedEvent:
 
 def format_utc(epoch_seconds: float) -> str:
     """``2026-11-21T05:01:02.123Z``: the one timestamp format of the feed."""
-    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    cached = _last_formatted
+    if cached[0] == epoch_seconds:  # a batch of events shares one receive time
+        return cached[1]
+    text = datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    _last_formatted[:] = [epoch_seconds, text]
+    return text
+
+
+_last_formatted: list = [None, ""]
 
 
 def _clip(text: str) -> str:
+    if len(text) <= MAX_FIELD_CHARS and text.isascii():  # the common case, O(1): nothing to do
+        return text
     if len(text) > MAX_FIELD_CHARS:
         text = text[: MAX_FIELD_CHARS - 1] + _ELLIPSIS
     return _SURROGATES.sub("\ufffd", text)  # unencodable: would break stdout, SQLite and Qt later
@@ -97,12 +107,17 @@ def _timestamp(value: object) -> str | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if _CANONICAL_UTC.fullmatch(value):  # what our Action sends: valid (parsed above) and already canonical
+        return value
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:
         return parsed.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
     except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00:00+01:00 falls off the calendar
         return None
+
+
+_CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def _unrecognised(event: str, channel: str, data: object, received_at: str, reason: str) -> FeedEvent:
@@ -222,9 +237,10 @@ def normalise(event_name: str, channel: str, data: object, received_at: float) -
 
 def to_json_dict(ev: FeedEvent) -> dict[str, object]:
     """Every field by name: the object ``login-feed tail --format jsonl`` prints (``data`` not copied)."""
-    return {f.name: getattr(ev, f.name) for f in fields(ev)}
+    return {name: getattr(ev, name) for name in _FIELD_NAMES}
 
 
+_FIELD_NAMES = tuple(f.name for f in fields(FeedEvent))
 _LABELS = {"signup": "SIGN UP", "login": "LOG IN ", "unrecognised": "UNRECOGNISED"}
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
+
 PROTOCOL_VERSION = 7
 CLIENT_NAME = "python-login-feed"
 
@@ -22,7 +24,18 @@ MAX_EVENT_DATA_BYTES = 10 * 1024
 MAX_FRAME_BYTES = 1024 * 1024
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+
+
+def _loads(raw: bytes | str) -> Any:
+    """orjson on the hot path (five times faster); the standard library for what orjson is strict about.
+
+    orjson refuses lone surrogates and NaN, which Python's json accepts: a payload carrying them is odd but
+    it was received, so it is still delivered rather than dropped.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 class ProtocolError(ValueError):
