@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     tail = commands.add_parser("tail", help="print the live feed on stdout, one line per event")
     tail.add_argument("--channel", help="feed channel (default: [feed] channel)")
     tail.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    login = commands.add_parser("login", help="sign in with the device code flow (Auth0)")
+    login.add_argument("--no-browser", action="store_true", help="only print the code and the URL")
+    commands.add_parser("whoami", help="who is signed in (exit 1 when nobody is)")
+    commands.add_parser("logout", help="sign out: revoke the sign-in and forget it on this computer")
     return parser
 
 
@@ -42,6 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, os.environ)
         if args.command == "tail":
             return _tail(args, config)
+        from desktop import cli_auth  # noqa: PLC0415 - keep `--help` fast
+
+        if args.command == "login":
+            return cli_auth.login(config, open_browser=not args.no_browser)
+        if args.command == "whoami":
+            return cli_auth.whoami(config)
+        if args.command == "logout":
+            return cli_auth.logout(config)
     except ConfigError as exc:
         print(f"login-feed: {exc}", file=sys.stderr)
         return 2

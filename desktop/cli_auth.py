@@ -1,0 +1,118 @@
+"""``login-feed login``, ``whoami`` and ``logout``: the device-code sign-in in a terminal."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import webbrowser
+from types import FrameType
+
+import segno
+
+from desktop.auth.deviceflow import DeviceAuthorization
+from desktop.auth.provider import ProviderUnreachable
+from desktop.auth.session import RefreshError
+from desktop.auth.signin import NotConfigured, SignInFailed, SignInManager, manager_from_config
+from desktop.config_schema import Config
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _fail(text: str) -> None:
+    print(f"login-feed: {text}", file=sys.stderr, flush=True)
+
+
+def login(config: Config, *, open_browser: bool) -> int:
+    try:
+        manager = manager_from_config(config.auth0)
+    except NotConfigured as exc:
+        _fail(str(exc))
+        return 2
+    cancelled = threading.Event()
+
+    def show(authorization: DeviceAuthorization) -> None:
+        url = authorization.verification_uri_complete or authorization.verification_uri
+        _say("To sign in, open this page on any device:")
+        _say(f"    {authorization.verification_uri}")
+        _say("and check that it shows this code:")
+        _say()
+        _say(f"    {authorization.user_code}")
+        _say()
+        segno.make(url, error="m").terminal(out=sys.stdout, compact=True, border=2)
+        _say(f"(or scan this QR code of {url})")
+        if open_browser and not _open(url):
+            _say("Could not open a browser here: open the page above yourself.")
+        _say("Waiting for you to approve… (Ctrl+C to cancel)")
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        cancelled.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        session = manager.device_login(show, cancelled)
+    except SignInFailed as exc:
+        _fail(exc.message)
+        return 130 if exc.reason == "cancelled" else 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        manager.provider.close()
+    if manager.keyring_warning:
+        _fail(manager.keyring_warning)
+    _say(f"Signed in as {_who(session.profile.name, session.profile.email)}.")
+    return 0
+
+
+def whoami(config: Config) -> int:
+    try:
+        manager = manager_from_config(config.auth0)
+    except NotConfigured as exc:
+        _fail(str(exc))
+        return 2
+    try:
+        session = manager.restore()
+    except RefreshError as exc:
+        _fail("your sign-in has ended (expired or revoked): run `login-feed login`" if exc.kind == "reauth"
+              else f"could not check the sign-in: {exc}")
+        return 1
+    except (SignInFailed, ProviderUnreachable) as exc:
+        _fail(f"could not check the sign-in: {exc}")
+        return 1
+    finally:
+        manager.provider.close()
+    if manager.keyring_warning and session is None:
+        _fail(manager.keyring_warning)
+    if session is None:
+        _fail("not signed in: run `login-feed login`")
+        return 1
+    _say(_who(session.profile.name, session.profile.email))
+    return 0
+
+
+def logout(config: Config) -> int:
+    try:
+        manager: SignInManager = manager_from_config(config.auth0)
+    except NotConfigured as exc:
+        _fail(str(exc))
+        return 2
+    try:
+        result = manager.logout()
+    finally:
+        manager.provider.close()
+    _say(result.message)
+    return 0
+
+
+def _who(name: str | None, email: str | None) -> str:
+    if name and email and name != email:
+        return f"{name} <{email}>"
+    return name or email or "(no name)"
+
+
+def _open(url: str) -> bool:
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
