@@ -10,12 +10,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop import __version__
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.log import setup_logging
 from desktop.secrets import SecretStore, SecretsUnavailable
+
+if TYPE_CHECKING:
+    from desktop.auth.signin import SignInManager
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
     login = commands.add_parser("login", help="sign in with the device code flow (Auth0)")
     login.add_argument("--no-browser", action="store_true", help="only print the code and the URL")
+    login.add_argument("--gui", action="store_true", help="sign in with the sign-in dialog instead of the terminal")
     commands.add_parser("whoami", help="who is signed in (exit 1 when nobody is)")
     commands.add_parser("logout", help="sign out: revoke the sign-in and forget it on this computer")
     return parser
@@ -49,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop import cli_auth  # noqa: PLC0415 - keep `--help` fast
 
         if args.command == "login":
+            if args.gui:
+                return cli_auth.login_dialog(config)
             return cli_auth.login(config, open_browser=not args.no_browser)
         if args.command == "whoami":
             return cli_auth.whoami(config)
@@ -76,5 +83,28 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"login-feed: --channel: {exc}", file=sys.stderr)
         return 2
-    client = build_client(config, SecretStore(os.environ))
+    signin = None
+    if config.authorization.mode == "remote" and (config.auth0.issuer_url and config.auth0.client_id):
+        signin = _restore_signin(config)
+        if signin is None:
+            return 1
+    client = build_client(config, SecretStore(os.environ), signin=signin)
     return run_tail(client, channel, args.format)
+
+
+def _restore_signin(config: Config) -> SignInManager | None:
+    """Remote authorization sends the signed-in user's token: sign in from the keyring before connecting."""
+    from desktop.auth.session import RefreshError  # noqa: PLC0415
+    from desktop.auth.signin import SignInFailed, manager_from_config  # noqa: PLC0415
+
+    manager = manager_from_config(config.auth0)
+    try:
+        session = manager.restore()
+    except (RefreshError, SignInFailed) as exc:
+        print(f"login-feed: could not renew the sign-in ({exc}): run `login-feed login`", file=sys.stderr)
+        return None
+    if session is None:
+        print("login-feed: remote authorization needs a sign-in: run `login-feed login` first"
+              + (f" ({manager.keyring_warning})" if manager.keyring_warning else ""), file=sys.stderr)
+        return None
+    return manager

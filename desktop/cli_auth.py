@@ -7,6 +7,7 @@ import sys
 import threading
 import webbrowser
 from types import FrameType
+from urllib.parse import urlsplit
 
 import segno
 
@@ -62,6 +63,41 @@ def login(config: Config, *, open_browser: bool) -> int:
     if manager.keyring_warning:
         _fail(manager.keyring_warning)
     _say(f"Signed in as {_who(session.profile.name, session.profile.email)}.")
+    return 0
+
+
+def login_dialog(config: Config) -> int:
+    """The same sign-in in the Qt dialog (the window will open it by itself once it exists)."""
+    try:
+        manager = manager_from_config(config.auth0)
+    except NotConfigured as exc:
+        _fail(str(exc))
+        return 2
+    from PySide6.QtCore import QTimer  # noqa: PLC0415 - Qt only for this path
+    from PySide6.QtWidgets import QApplication, QDialog  # noqa: PLC0415
+
+    from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415
+    from desktop.ui.signin_dialog import SignInDialog  # noqa: PLC0415
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Login Feed")
+    flow = SignInFlow(manager)
+    host = urlsplit(manager.provider.issuer).netloc or manager.provider.issuer
+    dialog = SignInDialog(flow, host)
+    signal.signal(signal.SIGINT, lambda *_: dialog.reject())
+    wake = QTimer(dialog)  # Python runs signal handlers only between bytecodes: let it in now and then
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    dialog.show()
+    dialog.start()
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    flow.cancel()
+    flow.wait(5)
+    manager.provider.close()
+    if not accepted:
+        return 1
+    profile = manager.profile
+    _say(f"Signed in as {_who(profile.name, profile.email) if profile else '(unknown)'}.")
     return 0
 
 

@@ -9,6 +9,7 @@ import getpass
 import socket
 from typing import Any
 
+from desktop.auth.signin import SignInManager
 from desktop.config_schema import Config
 from desktop.pusher.auth import AuthorizationError, Authorizer, HttpAuthorizer, LocalAuthorizer
 from desktop.pusher.client import PusherClient
@@ -40,13 +41,18 @@ def local_identity() -> dict[str, Any]:
     return {"id": f"{user}@{socket.gethostname()}", "user_info": {"name": user}}
 
 
-def build_authorizer(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None) -> Authorizer:
-    """Local mode signs with the app secret (environment or keyring); remote mode asks the endpoint."""
+def build_authorizer(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None,
+                     signin: SignInManager | None = None) -> Authorizer:
+    """Local mode signs with the app secret (environment or keyring); remote mode asks the endpoint,
+    sending the signed-in user's access token (renewed ahead of expiry, and once more after a 401)."""
     authz = config.authorization
     if authz.mode == "remote":
         assert authz.endpoint is not None  # the config loader insists on it
+        bearer = None if signin is None else (
+            lambda: {"Authorization": f"Bearer {signin.access_token()}"})
+        renew = None if signin is None else (lambda: signin.access_token(force_refresh=True) and None)
         return HttpAuthorizer(authz.endpoint, authz.user_endpoint, headers=dict(authz.headers),
-                              timeout=authz.timeout)
+                              timeout=authz.timeout, headers_provider=bearer, on_unauthorized=renew)
     key = config.require_pusher().key
     secret = secrets.pusher_secret(key)
     if not secret:
@@ -58,7 +64,8 @@ def build_authorizer(config: Config, secrets: SecretStore, *, user: dict[str, An
     return LocalAuthorizer(key, secret, master, user=user or local_identity())
 
 
-def build_client(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None) -> PusherClient:
+def build_client(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None,
+                 signin: SignInManager | None = None) -> PusherClient:
     pusher = config.require_pusher()
     return PusherClient(pusher.key, cluster=pusher.cluster, host=pusher.host, port=pusher.port,
-                        use_tls=pusher.tls, authorizer=build_authorizer(config, secrets, user=user))
+                        use_tls=pusher.tls, authorizer=build_authorizer(config, secrets, user=user, signin=signin))

@@ -82,6 +82,8 @@ class HttpAuthorizer:
     params: Mapping[str, str] = field(default_factory=dict)
     #: Called before each request for headers that change (a fresh bearer token).
     headers_provider: Callable[[], Mapping[str, str]] | None = None
+    #: Called once after a 401 (renew the bearer token); the request is then retried once.
+    on_unauthorized: Callable[[], None] | None = None
     timeout: float = 10.0
     session: requests.Session = field(default_factory=requests.Session, repr=False)
     blocking: bool = True
@@ -98,9 +100,25 @@ class HttpAuthorizer:
         self.session.close()
 
     def _post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
+        try:
+            return self._post_once(url, form)
+        except AuthorizationError as exc:
+            if exc.status != 401 or self.on_unauthorized is None:
+                raise
+        try:
+            self.on_unauthorized()
+        except Exception as exc:  # the renewal failed: report the 401 with why it could not be renewed
+            raise AuthorizationError(f"the authorization endpoint answered 401 and the sign-in could not be "
+                                     f"renewed: {exc}", 401) from None
+        return self._post_once(url, form)
+
+    def _post_once(self, url: str, form: dict[str, str]) -> dict[str, Any]:
         headers = dict(self.headers)
         if self.headers_provider is not None:
-            headers.update(self.headers_provider())
+            try:
+                headers.update(self.headers_provider())
+            except Exception as exc:  # e.g. nobody is signed in: the channel fails with that reason
+                raise AuthorizationError(str(exc)) from None
         try:
             response = self.session.post(url, data={**self.params, **form}, headers=headers,
                                          timeout=self.timeout, allow_redirects=False)
