@@ -14,7 +14,7 @@ import segno
 from desktop.auth.deviceflow import DeviceAuthorization
 from desktop.auth.provider import ProviderUnreachable
 from desktop.auth.session import RefreshError
-from desktop.auth.signin import NotConfigured, SignInFailed, SignInManager, manager_from_config
+from desktop.auth.signin import SignInFailed, manager_from_config
 from desktop.config_schema import Config
 
 
@@ -27,11 +27,7 @@ def _fail(text: str) -> None:
 
 
 def login(config: Config, *, open_browser: bool) -> int:
-    try:
-        manager = manager_from_config(config.auth0)
-    except NotConfigured as exc:
-        _fail(str(exc))
-        return 2
+    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
     cancelled = threading.Event()
 
     def show(authorization: DeviceAuthorization) -> None:
@@ -68,11 +64,7 @@ def login(config: Config, *, open_browser: bool) -> int:
 
 def login_dialog(config: Config) -> int:
     """The same sign-in in the Qt dialog (the window will open it by itself once it exists)."""
-    try:
-        manager = manager_from_config(config.auth0)
-    except NotConfigured as exc:
-        _fail(str(exc))
-        return 2
+    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
     from PySide6.QtCore import QTimer  # noqa: PLC0415 - Qt only for this path
     from PySide6.QtWidgets import QApplication, QDialog  # noqa: PLC0415
 
@@ -102,11 +94,7 @@ def login_dialog(config: Config) -> int:
 
 
 def whoami(config: Config) -> int:
-    try:
-        manager = manager_from_config(config.auth0)
-    except NotConfigured as exc:
-        _fail(str(exc))
-        return 2
+    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
     try:
         session = manager.restore()
     except RefreshError as exc:
@@ -128,11 +116,7 @@ def whoami(config: Config) -> int:
 
 
 def logout(config: Config) -> int:
-    try:
-        manager: SignInManager = manager_from_config(config.auth0)
-    except NotConfigured as exc:
-        _fail(str(exc))
-        return 2
+    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
     try:
         result = manager.logout()
     finally:

@@ -22,7 +22,7 @@ from desktop.auth.provider import OidcProvider, ProviderUnreachable
 from desktop.auth.session import RefreshError, Session, apply_refresh, start_session
 from desktop.auth.store import KeyringUnavailable, RefreshTokenStore
 from desktop.auth.tokens import TokenResponse, TokenResponseError, parse_token_response
-from desktop.config_schema import Auth0Config
+from desktop.config_schema import Auth0Config, ConfigError
 
 log = logging.getLogger("desktop.auth")
 
@@ -253,5 +253,5 @@ def manager_from_config(auth0: Auth0Config) -> SignInManager:
                          audience=auth0.audience)
 
 
-class NotConfigured(AuthError):
-    """The configuration has no (complete) ``[auth0]`` section."""
+class NotConfigured(AuthError, ConfigError):
+    """The configuration has no (complete) ``[auth0]`` section (the CLI reports it like any config error)."""
