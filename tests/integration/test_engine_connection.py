@@ -144,3 +144,28 @@ def test_a_burst_of_5000_events_arrives_complete_and_in_order(soketi: Soketi, ma
     assert len(received) == total
     assert client.state is State.CONNECTED
     assert not recorder.named("pusher:error")
+
+
+def test_close_from_inside_a_callback_does_not_deadlock_or_self_join(soketi):
+    """pysher's classic bug: disconnecting from a handler joined the socket thread from itself."""
+    import threading
+
+    from desktop.pusher.client import PusherClient
+
+    client = PusherClient("app-key", host="127.0.0.1", port=soketi.port, use_tls=False)
+    closed = threading.Event()
+    errors = []
+
+    def on_subscribed(event):
+        try:
+            client.close()
+        except Exception as exc:
+            errors.append(exc)
+        closed.set()
+
+    client.subscribe("close-from-callback").bind("pusher:subscription_succeeded", on_subscribed)
+    client.connect()
+    assert closed.wait(10)
+    assert errors == []
+    client._thread.join(5)
+    assert not client._thread.is_alive()
