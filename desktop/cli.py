@@ -38,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--gui", action="store_true", help="sign in with the sign-in dialog instead of the terminal")
     commands.add_parser("whoami", help="who is signed in (exit 1 when nobody is)")
     commands.add_parser("logout", help="sign out: revoke the sign-in and forget it on this computer")
+    export = commands.add_parser("export", help="print the stored history (oldest first) on stdout")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
+    export.add_argument("--since", metavar="ISO", help="only events received at or after this date or time "
+                        "(2026-11-21, 2026-11-21T05:00Z; UTC unless an offset is given)")
+    authserver = commands.add_parser("authserver", help="serve the channel authorization endpoint (remote mode)")
+    authserver.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    authserver.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     return parser
 
 
@@ -45,12 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     if args.command is None:
-        print("login-feed: the window is not built yet; try `login-feed tail` (see --help)", file=sys.stderr)
-        return 2
+        from desktop.app import run_window  # noqa: PLC0415 - Qt only when the window is wanted
+
+        return run_window(args.config, args.data_dir)
     try:
+        if args.command == "export":  # needs no configuration, only the data directory
+            return _export(args)
         config = load_config(args.config, os.environ)
         if args.command == "tail":
             return _tail(args, config)
+        if args.command == "authserver":
+            return _authserver(args, config)
         from desktop import cli_auth  # noqa: PLC0415 - keep `--help` fast
 
         if args.command == "login":
@@ -92,6 +104,16 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     return run_tail(client, channel, args.format)
 
 
+def _authserver(args: argparse.Namespace, config: Config) -> int:
+    from desktop.authserver.server import AuthServerSetupError, serve  # noqa: PLC0415 - keep `--help` fast
+
+    try:
+        return serve(config, args.host, args.port)
+    except AuthServerSetupError as exc:
+        print(f"login-feed: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
 def _restore_signin(config: Config) -> SignInManager | None:
     """Remote authorization sends the signed-in user's token: sign in from the keyring before connecting."""
     from desktop.auth.session import RefreshError  # noqa: PLC0415
@@ -108,3 +130,9 @@ def _restore_signin(config: Config) -> SignInManager | None:
               + (f" ({manager.keyring_warning})" if manager.keyring_warning else ""), file=sys.stderr)
         return None
     return manager
+
+
+def _export(args: argparse.Namespace) -> int:
+    from desktop.history.export import run_export  # noqa: PLC0415 - keep `--help` fast
+
+    return run_export(args.data_dir, args.format, args.since)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import segno
 
+from desktop.auth.common import AuthError
 from desktop.auth.deviceflow import DeviceAuthorization
 from desktop.auth.provider import ProviderUnreachable
 from desktop.auth.session import RefreshError
@@ -101,7 +102,7 @@ def whoami(config: Config) -> int:
         _fail("your sign-in has ended (expired or revoked): run `login-feed login`" if exc.kind == "reauth"
               else f"could not check the sign-in: {exc}")
         return 1
-    except (SignInFailed, ProviderUnreachable) as exc:
+    except (SignInFailed, ProviderUnreachable, AuthError) as exc:
         _fail(f"could not check the sign-in: {exc}")
         return 1
     finally:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from desktop.auth import deviceflow as df
 from desktop.auth.common import AuthError, clean_text
+from desktop.auth.discovery import DiscoveryError
 from desktop.auth.idtoken import IdTokenError, Profile, profile_from_claims
 from desktop.auth.provider import OidcProvider, ProviderUnreachable
 from desktop.auth.session import RefreshError, Session, apply_refresh, start_session
@@ -73,7 +74,7 @@ class SignInManager:
         """Run one device flow to its end. Raises :class:`SignInFailed` unless the user approved."""
         try:
             status, body = self.provider.device_authorization(self.scope, self.audience)
-        except ProviderUnreachable as exc:
+        except (ProviderUnreachable, DiscoveryError) as exc:
             raise SignInFailed("error", f"Could not start signing in: {exc}.") from None
         if status != 200:
             raise SignInFailed("error", f"The sign-in service refused to start (HTTP {status}){_detail(body)}.")
@@ -154,6 +155,8 @@ class SignInManager:
             status, body = self.provider.refresh(refresh_token)
         except ProviderUnreachable as exc:
             raise RefreshError(f"could not renew the sign-in: {exc}", "retry") from None
+        except DiscoveryError as exc:
+            raise RefreshError(f"could not renew the sign-in: {exc}", "fatal") from None
         if status != 200:
             error = RefreshError.from_answer(status, body)
             if error.kind == "reauth":  # expired, revoked or reused: this refresh token is dead for good
@@ -182,7 +185,7 @@ class SignInManager:
             except IdTokenError as exc:
                 raise SignInFailed("error", f"The sign-in service sent an ID token that failed its checks: "
                                             f"{exc}") from None
-            except ProviderUnreachable as exc:
+            except (ProviderUnreachable, DiscoveryError) as exc:
                 raise SignInFailed("error", f"Could not check the ID token: {exc}.") from None
         if session is not None:
             return session.profile

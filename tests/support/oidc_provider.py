@@ -22,21 +22,13 @@ Usage::
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
-from urllib.parse import urlsplit
+from typing import Any, ClassVar
+
+from support.server_process import LOOPBACK, ServerProcess, ServerProcessError, find_node
 
 __all__ = [
     "DEFAULT_AUDIENCE",
@@ -66,13 +58,8 @@ DEMO_USERS: dict[str, dict[str, str]] = {
     "auth0|demo-grace": {"name": "Grace Hopper", "email": "grace@example.com", "nickname": "grace"},
 }
 
-LOOPBACK = "127.0.0.1"
-_READY_POLL_INTERVAL = 0.05
-_STOP_TIMEOUT = 10.0
-_TAIL_CHARS = 4000
 
-
-class OidcProviderError(RuntimeError):
+class OidcProviderError(ServerProcessError):
     """The provider could not be started, did not become ready, or refused a test-route call."""
 
 
@@ -85,34 +72,25 @@ def oidc_provider_installed(package_json: Path = OIDC_PROVIDER_PACKAGE) -> bool:
     return package_json.is_file()
 
 
-def _free_loopback_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _tail(path: Path, chars: int = _TAIL_CHARS) -> str:
-    """Return the last ``chars`` characters of a log file ('' if it does not exist)."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return text[-chars:]
-
-
-class OidcProvider:
+class OidcProvider(ServerProcess):
     """One OpenID provider on a free loopback port, started as a ``node`` child process.
 
     State (device codes, grants, refresh tokens) lives in the provider's memory: a restart forgets it, and
     each start generates a new RSA signing key (one key, with a ``kid``, in the JWKS).
 
     Output goes to log files in a private temporary directory; :meth:`close` (or leaving the ``with`` block)
-    stops the server and deletes them.
+    stops the server and deletes them. The life cycle (start, stop, kill, restart, close, logs) is
+    :class:`~support.server_process.ServerProcess`'s; :meth:`start` waits until discovery answers with this
+    provider's issuer.
     """
 
     host: str = LOOPBACK
+    label: ClassVar[str] = "the OpenID provider"
+    log_name: ClassVar[str] = "oidc"
+    workdir_prefix: ClassVar[str] = "oidc-provider-"
+    env_prefix: ClassVar[str] = "OIDC_"
+    ready_path: ClassVar[str] = "/.well-known/openid-configuration"
+    error_type: ClassVar[type[ServerProcessError]] = OidcProviderError
 
     def __init__(
         self,
@@ -148,6 +126,7 @@ class OidcProvider:
         :param port: a fixed port (the demo); by default a free loopback port.
         :param extra_env: more ``OIDC_*`` variables for the script; they override the ones set here.
         """
+        super().__init__(port=port, extra_env=extra_env, ready_timeout=ready_timeout)
         self.interval = interval
         self.access_token_ttl = access_token_ttl
         self.device_code_ttl = device_code_ttl
@@ -158,20 +137,8 @@ class OidcProvider:
         self.client_id = client_id
         self.audience = audience
         self.permissions = tuple(permissions)
-        self.extra_env: dict[str, str] = dict(extra_env or {})
-        self.ready_timeout = ready_timeout
-        self._fixed_port = port is not None
-        self.port = port if port is not None else _free_loopback_port()
-        self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._starts = 0
 
     # ------------------------------------------------------------------ addresses
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://{self.host}:{self.port}"
 
     @property
     def issuer(self) -> str:
@@ -180,7 +147,7 @@ class OidcProvider:
 
     @property
     def discovery_url(self) -> str:
-        return f"{self.base_url}/.well-known/openid-configuration"
+        return self.ready_url
 
     @property
     def device_authorization_endpoint(self) -> str:
@@ -207,147 +174,38 @@ class OidcProvider:
         """The second ``aud`` of access tokens granted ``openid`` in Auth0 mode (Auth0: ``https://{domain}/userinfo``)."""
         return self.userinfo_endpoint
 
-    @property
-    def pid(self) -> int | None:
-        process = self._process
-        return process.pid if process is not None and process.poll() is None else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def log_dir(self) -> Path:
-        """Directory holding ``oidc.out.log`` and ``oidc.err.log`` (created on first use)."""
-        if self._workdir is None:
-            self._workdir = tempfile.TemporaryDirectory(prefix="oidc-provider-")
-        return Path(self._workdir.name)
-
-    @property
-    def stdout_path(self) -> Path:
-        return self.log_dir / "oidc.out.log"
-
-    @property
-    def stderr_path(self) -> Path:
-        return self.log_dir / "oidc.err.log"
-
-    def output_tail(self, chars: int = _TAIL_CHARS) -> str:
-        """The end of the provider's stdout and stderr, for error messages."""
-        return (
-            f"--- oidc provider stderr (tail) ---\n{_tail(self.stderr_path, chars)}\n"
-            f"--- oidc provider stdout (tail) ---\n{_tail(self.stdout_path, chars)}"
-        )
-
     # ------------------------------------------------------------------ lifecycle
 
-    def environment(self) -> dict[str, str]:
-        """The environment the provider runs with (inherited ``OIDC_*`` variables are dropped)."""
-        env = {name: value for name, value in os.environ.items() if not name.startswith("OIDC_")}
-        env.update(
-            {
-                "OIDC_PORT": str(self.port),
-                "OIDC_HOST": self.host,
-                "OIDC_ISSUER": self.issuer,
-                "OIDC_CLIENT_ID": self.client_id,
-                "OIDC_AUDIENCE": self.audience,
-                "OIDC_PERMISSIONS": " ".join(self.permissions),
-                "OIDC_ACCESS_TOKEN_TTL": str(self.access_token_ttl),
-                "OIDC_DEVICE_CODE_TTL": str(self.device_code_ttl),
-                "OIDC_ID_TOKEN_TTL": str(self.id_token_ttl),
-                "OIDC_REFRESH_TOKEN_TTL": str(self.refresh_token_ttl),
-                "OIDC_INTERVAL": str(self.interval),
-                "OIDC_AUTH0_COMPAT": "1" if self.auth0_compat else "0",
-                "OIDC_ENFORCE_INTERVAL": "1" if self.enforce_interval else "0",
-                "OIDC_TEST_ROUTES": "1",
-            }
-        )
-        env.update(self.extra_env)
-        return env
-
-    def start(self) -> Self:
-        """Start the provider (on the same port after a stop) and wait until discovery answers.
-
-        :raises OidcProviderNotInstalledError: ``node`` or the npm test stack is missing.
-        :raises OidcProviderError: the port is taken, the process exited, or discovery did not answer in time.
-        """
-        if self.is_running:
-            return self
-        self._reap()
-        node = shutil.which("node")
-        if node is None:
-            raise OidcProviderNotInstalledError("`node` is not on PATH: install Node.js 20 to run the OpenID provider")
+    def command(self) -> list[str]:
+        node = find_node("the OpenID provider", OidcProviderNotInstalledError)
         if not oidc_provider_installed():
             raise OidcProviderNotInstalledError(
                 f"oidc-provider is not installed ({OIDC_PROVIDER_PACKAGE.parent} is missing): run `make test` "
                 "(or `npm install` at the repository root) first"
             )
-        if self._starts == 0 and not self._fixed_port and not self._port_is_free():
-            self.port = _free_loopback_port()
+        return [node, str(PROVIDER_SCRIPT)]
 
-        self._starts += 1
-        marker = f"=== start #{self._starts} (port {self.port}) ===\n".encode()
-        with self.stdout_path.open("ab") as out, self.stderr_path.open("ab") as err:
-            out.write(marker)
-            err.write(marker)
-            out.flush()
-            err.flush()
-            self._process = subprocess.Popen(
-                [node, str(PROVIDER_SCRIPT)],
-                cwd=self.log_dir,
-                env=self.environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches pytest, not the provider
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def server_environment(self) -> dict[str, str]:
+        return {
+            "OIDC_PORT": str(self.port),
+            "OIDC_HOST": self.host,
+            "OIDC_ISSUER": self.issuer,
+            "OIDC_CLIENT_ID": self.client_id,
+            "OIDC_AUDIENCE": self.audience,
+            "OIDC_PERMISSIONS": " ".join(self.permissions),
+            "OIDC_ACCESS_TOKEN_TTL": str(self.access_token_ttl),
+            "OIDC_DEVICE_CODE_TTL": str(self.device_code_ttl),
+            "OIDC_ID_TOKEN_TTL": str(self.id_token_ttl),
+            "OIDC_REFRESH_TOKEN_TTL": str(self.refresh_token_ttl),
+            "OIDC_INTERVAL": str(self.interval),
+            "OIDC_AUTH0_COMPAT": "1" if self.auth0_compat else "0",
+            "OIDC_ENFORCE_INTERVAL": "1" if self.enforce_interval else "0",
+            "OIDC_TEST_ROUTES": "1",
+        }
 
-    def stop(self, timeout: float = _STOP_TIMEOUT) -> None:
-        """Stop the provider (SIGTERM; SIGKILL if it is still alive after ``timeout`` seconds)."""
-        process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-        self._reap()
-
-    def restart(self) -> Self:
-        """Stop, then start again on the same port (all state and the signing key are new)."""
-        self.stop()
-        return self.start()
-
-    def close(self) -> None:
-        """Stop the provider and delete its log directory."""
-        self.stop()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = f"pid={self.pid}" if self.is_running else "stopped"
-        return f"<OidcProvider {self.issuer} {state}>"
+    def _is_ready(self, status: int, body: bytes) -> bool:
+        """Discovery answers 200 with this provider's issuer (not another server's left on the port)."""
+        return status == 200 and json.loads(body).get("issuer") == self.issuer
 
     # ------------------------------------------------------------------ the user's side, without a browser
 
@@ -385,22 +243,6 @@ class OidcProvider:
 
     # ------------------------------------------------------------------ internals
 
-    def _request(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None, timeout: float = 5.0
-    ) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            headers = {"Accept": "application/json"}
-            payload = None
-            if body is not None:
-                payload = json.dumps(body).encode()
-                headers["Content-Type"] = "application/json"
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
-
     def _test_route(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if not self.is_running:
             raise OidcProviderError(f"the OpenID provider is not running ({method} {path})")
@@ -418,53 +260,3 @@ class OidcProvider:
                 f"{answer.get('error')}: {answer.get('error_description')}"
             )
         return answer
-
-    def _port_is_free(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((self.host, self.port))
-            except OSError:
-                return False
-            return True
-
-    def _wait_ready(self) -> None:
-        """Wait until discovery answers 200 with this provider's issuer."""
-        process = self._process
-        assert process is not None
-        deadline = time.monotonic() + self.ready_timeout
-        path = urlsplit(self.discovery_url).path
-        last_error = "no answer yet"
-        while True:
-            code = process.poll()
-            if code is not None:
-                raise OidcProviderError(
-                    f"the OpenID provider exited with code {code} before it was ready on {self.base_url}\n"
-                    + self.output_tail()
-                )
-            try:
-                status, raw = self._request("GET", path, timeout=1.0)
-                if status == 200 and json.loads(raw).get("issuer") == self.issuer:
-                    return
-                last_error = f"HTTP {status}: {raw[:200]!r}"
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() >= deadline:
-                raise OidcProviderError(
-                    f"the OpenID provider did not answer {self.discovery_url} after {self.ready_timeout:g} s "
-                    f"(last: {last_error})\n" + self.output_tail()
-                )
-            time.sleep(_READY_POLL_INTERVAL)
-
-    def _reap(self) -> None:
-        """Wait for an exited (or killed) process so no zombie or ResourceWarning is left behind."""
-        process = self._process
-        if process is None:
-            return
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            process.wait()
-        self._process = None

@@ -1,0 +1,279 @@
+"""The window application: the one place that builds the parts and connects them.
+
+Start-up: no configuration file -> Settings first. ``[auth0]`` configured -> sign in (from the keyring if
+possible, else the sign-in dialog) before connecting; otherwise connect at once. Everything that may wait
+(keyring, network, disk) runs off the GUI thread; the engine's events reach the window through
+``FeedPipe`` (feed rows) and queued signals (chat, presence, state).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+from desktop import resources
+from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
+from desktop.config import load_config
+from desktop.config_schema import Config, ConfigError
+from desktop.engine import build_client, local_identity
+from desktop.feed.pipe import FeedPipe
+from desktop.history.writer import HistoryWriter
+from desktop.pusher.client import PusherClient
+from desktop.pusher.qtbridge import PusherBridge
+from desktop.secrets import SecretStore
+from desktop.signing.names import ChannelKind, channel_kind
+from desktop.ui.background import run_in_background
+from desktop.ui.main_window import MainWindow
+from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.status import ConnectionStatus
+
+log = logging.getLogger("desktop.app")
+
+
+class LoginFeedApp:
+    """Owns the long-lived objects and rebuilds the connection when the settings change."""
+
+    def __init__(self, qapp: QApplication, config: Config, data_dir: Path) -> None:
+        from desktop.chat.panel import ChatPanel  # noqa: PLC0415 - heavy widgets, built once here
+        from desktop.feed.panel import FeedPanel  # noqa: PLC0415
+
+        self.qapp = qapp
+        self.config = config
+        self.data_dir = data_dir
+        self.prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+        self.secrets = SecretStore(os.environ)
+        self.history = HistoryWriter.open(data_dir, retention_days=int(self.prefs.value("history/retention_days", 30)))
+        self.feed = FeedPanel()
+        self.chat = ChatPanel()
+        self.status = ConnectionStatus()
+        self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
+        self.tray = self._make_tray()
+        self.client: PusherClient | None = None
+        self.bridge: PusherBridge | None = None
+        self.pipe: FeedPipe | None = None
+        self.signin: SignInManager | None = None
+        self._connect_signals()
+
+    # -- wiring -----------------------------------------------------------------------------------------
+    def _connect_signals(self) -> None:
+        self.window.settings_requested.connect(self.open_settings)
+        self.window.sign_in_requested.connect(self.sign_in)
+        self.window.sign_out_requested.connect(self.sign_out)
+        self.window.export_requested.connect(self.feed.export_visible_csv)
+        self.window.closing.connect(self.shutdown)
+        self.chat.unread_changed.connect(self.window.set_unread)
+        self.window.chat_dock.visibilityChanged.connect(self.chat.set_visible_in_window)
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        """The tray icon for signup notifications; the app works the same where there is no tray."""
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            log.info("no system tray: signup notifications are off")
+            return None
+        tray = QSystemTrayIcon(QIcon(str(resources.path("icons", "login-feed.svg"))), self.window)
+        tray.setToolTip("Login Feed")
+        tray.activated.connect(lambda *_: (self.window.showNormal(), self.window.activateWindow()))
+        tray.show()
+        return tray
+
+    def start(self) -> None:
+        self.window.restore_layout()
+        self.window.show()
+        self._restore_history()
+        self.apply_config(self.config)
+
+    def _restore_history(self) -> None:
+        limit = self.feed.model.max_rows
+        run_in_background(lambda: self.history.recent(limit), self.feed.add_events, self._history_failed,
+                          name="history-restore")
+
+    def _history_failed(self, exc: BaseException) -> None:
+        self.window.statusBar().showMessage(f"Could not read the history: {exc}", 10_000)
+
+    # -- connection -------------------------------------------------------------------------------------
+    def apply_config(self, config: Config) -> None:
+        """(Re)connect for ``config``: changes from Settings take effect without a restart."""
+        self.config = config
+        self._disconnect()
+        channel = config.feed.channel
+        kind = channel_kind(channel)
+        self.status.set_channel(channel, encrypted=kind is ChannelKind.ENCRYPTED, public=kind is ChannelKind.PUBLIC)
+        self.feed.set_public_channel_warning(channel if kind is ChannelKind.PUBLIC else None)
+        try:
+            self.signin = manager_from_config(config.auth0)
+        except NotConfigured:
+            self.signin = None
+        self.window.set_signed_in(None, can_sign_in=self.signin is not None)
+        if self.signin is None:
+            self.chat.set_identity(local_identity()["user_info"]["name"])
+            self._connect()
+            return
+        signin = self.signin
+        run_in_background(signin.restore, self._restored, lambda exc: self.sign_in(), name="restore-signin")
+
+    def _restored(self, session: Any) -> None:
+        if session is None:
+            self.sign_in()
+        else:
+            self._signed_in()
+
+    def sign_in(self) -> None:
+        from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415
+        from desktop.ui.signin_dialog import SignInDialog  # noqa: PLC0415
+
+        if self.signin is None:
+            return
+        flow = SignInFlow(self.signin)
+        dialog = SignInDialog(flow, self.signin.provider.issuer, self.window)
+        dialog.accepted.connect(self._signed_in)
+        dialog.rejected.connect(lambda: self.status.showMessage("Not signed in: the feed stays disconnected", 10_000))
+        dialog.open()
+        dialog.start()
+
+    def _signed_in(self) -> None:
+        assert self.signin is not None
+        profile = self.signin.profile
+        name = (profile.name or profile.email) if profile else None
+        self.window.set_signed_in(name, can_sign_in=True)
+        self.chat.set_identity(name or "")
+        if self.signin.keyring_warning:
+            self.status.showMessage(self.signin.keyring_warning, 15_000)
+        self._connect()
+
+    def sign_out(self) -> None:
+        signin = self.signin
+        if signin is None:
+            return
+        self._disconnect()
+        self.window.set_signed_in(None, can_sign_in=True)
+        run_in_background(signin.logout, lambda result: self.status.showMessage(result.message, 10_000),
+                          name="sign-out")
+
+    def _connect(self) -> None:
+        config = self.config
+        user = None
+        if self.signin is not None and self.signin.profile is not None:
+            profile = self.signin.profile
+            user = {"id": profile.sub, "user_info": {"name": profile.name or profile.email or profile.sub}}
+
+        def build() -> PusherClient:  # reads the keyring: off the GUI thread
+            return build_client(config, self.secrets, user=user, signin=self.signin)
+
+        run_in_background(build, self._client_ready, self._client_failed, name="connect")
+
+    def _client_ready(self, client: PusherClient) -> None:
+        if client is None:
+            return
+        config = self.config
+        self.client = client
+        self.pipe = FeedPipe(config.feed.channel, persist=self.history.submit)
+        self.bridge = PusherBridge(client)
+        client.on_batch(self.pipe.on_batch)
+        self.pipe.feed_events.connect(self._on_feed_events)
+        self.pipe.other_events.connect(self.chat.handle_events)
+        self.pipe.other_events.connect(self._on_library_events)
+        self.bridge.state_changed.connect(self.status.on_state_changed)
+        self.chat.attach(client, config.chat, signin=self.signin)
+        client.subscribe(config.feed.channel)
+        client.connect()
+
+    def _client_failed(self, exc: BaseException) -> None:
+        self.status.showMessage(f"Cannot connect: {exc}", 30_000)
+
+    def _disconnect(self) -> None:
+        client, self.client = self.client, None
+        if self.pipe is not None:
+            self.pipe.flush_now()
+        self.chat.detach()
+        if client is not None:
+            client.close(timeout=2.0)
+        for obj in (self.bridge, self.pipe):
+            if obj is not None:
+                obj.deleteLater()
+        self.bridge = self.pipe = None
+
+    # -- events -----------------------------------------------------------------------------------------
+    def _on_feed_events(self, rows: list) -> None:
+        self.feed.add_events(rows)
+        signups = [row for row in rows if row.type == "signup"]
+        if signups and self.tray is not None and self.prefs.value("notifications/signups", True, type=bool):
+            self._notify(signups)
+
+    def _notify(self, signups: list) -> None:
+        assert self.tray is not None
+        if len(signups) == 1:
+            who = signups[0].name or signups[0].email or signups[0].user_id or "someone"
+            body = f"{who} signed up" + (f" ({signups[0].country})" if signups[0].country else "")
+        else:
+            body = f"{len(signups)} new signups"
+        # Notification servers may read the body as markup: escaped, a hostile name is shown as typed.
+        self.tray.showMessage("New signup", html.escape(body), QSystemTrayIcon.MessageIcon.Information, 5000)
+
+    def _on_library_events(self, events: list) -> None:
+        for event in events:
+            if event.channel == self.config.feed.channel and event.event == "pusher:subscription_error":
+                data = event.data if isinstance(event.data, dict) else {}
+                status = f" (HTTP {data['status']})" if data.get("status") else ""
+                self.status.showMessage(f"The feed channel was refused{status}: {data.get('error')}", 30_000)
+
+    # -- settings and shutdown --------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.config, self.prefs, self.window, secrets=self.secrets)
+        dialog.saved.connect(self.apply_config)
+        dialog.open()
+
+    def shutdown(self) -> None:
+        self._disconnect()
+        if not self.history.close(timeout=10.0):
+            log.warning("the history could not be written completely before quitting")
+        if self.tray is not None:
+            self.tray.hide()
+
+
+def run_window(config_path: Path | None, data_dir: Path | None) -> int:
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("Login Feed")
+    qapp.setOrganizationName("login-feed")
+    qapp.setWindowIcon(QIcon(str(resources.path("icons", "login-feed.svg"))))
+    qapp.setQuitOnLastWindowClosed(True)
+    data_dir = resources.data_dir(data_dir)
+    try:
+        config = load_config(config_path, os.environ)
+    except ConfigError as exc:
+        QMessageBox.critical(None, "Login Feed", f"The configuration could not be read:\n\n{exc}")
+        return 2
+    first_run = config.path is None or not config.path.exists()
+    if first_run:
+        prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+        dialog = SettingsDialog(config, prefs)
+        saved: list[Config] = []
+        dialog.saved.connect(saved.append)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted or not saved:
+            return 0
+        config = saved[0]
+    app = LoginFeedApp(qapp, config, data_dir)
+    _install_signal_handlers(app)
+    app.start()
+    return qapp.exec()
+
+
+def _install_signal_handlers(app: LoginFeedApp) -> None:
+    """SIGINT/SIGTERM close the window like Quit: history flushed, exit 0."""
+    def stop(signum: int, frame: object) -> None:
+        QTimer.singleShot(0, app.window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread (tests): Qt's own handling applies
+            signal.signal(sig, stop)
+    wake = QTimer(app.window)  # Python runs signal handlers only between bytecodes: give it some
+    wake.timeout.connect(lambda: None)
+    wake.start(250)

@@ -1,0 +1,107 @@
+"""The main window: the feed in the middle, the team chat in a dock, the status bar below.
+
+Layout and menus only; what the actions do is wired in ``desktop.app`` (the one wiring place).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
+
+from desktop.ui.status import ConnectionStatus
+
+
+class MainWindow(QMainWindow):
+    """Owns the panels' placement, the menus, and the window's remembered geometry."""
+
+    settings_requested = Signal()
+    sign_in_requested = Signal()
+    sign_out_requested = Signal()
+    export_requested = Signal(str)  # a CSV path the user chose
+    closing = Signal()
+
+    def __init__(self, feed: QWidget, chat: QWidget, status: ConnectionStatus, prefs: QSettings) -> None:
+        super().__init__()
+        self.setWindowTitle("Login Feed")
+        self.setObjectName("LoginFeedMainWindow")
+        self.feed = feed
+        self.chat = chat
+        self.status = status
+        self._prefs = prefs
+        self.setCentralWidget(feed)
+        self.setStatusBar(status)
+        self.chat_dock = QDockWidget("Team chat", self)
+        self.chat_dock.setObjectName("chatDock")
+        self.chat_dock.setWidget(chat)
+        self.chat_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                   | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat_dock)
+        self.chat_action = self.chat_dock.toggleViewAction()
+        self.chat_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self._build_menus()
+        self.resize(1280, 800)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        export = QAction("&Export visible rows as CSV…", self)
+        export.setShortcut(QKeySequence("Ctrl+E"))
+        export.triggered.connect(self._ask_export_path)
+        settings = QAction("&Settings…", self)
+        settings.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings.triggered.connect(self.settings_requested)
+        self.sign_in_action = QAction("Sign &in…", self)
+        self.sign_in_action.triggered.connect(self.sign_in_requested)
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.triggered.connect(self.sign_out_requested)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (export, settings, None, self.sign_in_action, self.sign_out_action, None, quit_action):
+            if action is None:
+                file_menu.addSeparator()
+            else:
+                file_menu.addAction(action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.chat_action)
+
+    def set_unread(self, count: int) -> None:
+        """The chat's unread count, on the dock's title and its menu entry, while the chat is hidden."""
+        suffix = f" ({count} unread)" if count else ""
+        self.chat_dock.setWindowTitle(f"Team chat{suffix}")
+        self.chat_action.setText(f"Team &chat{suffix}")
+
+    def set_signed_in(self, name: str | None, *, can_sign_in: bool) -> None:
+        self.status.set_user(name)
+        self.sign_in_action.setVisible(can_sign_in and not name)
+        self.sign_out_action.setVisible(bool(name))
+
+    def restore_layout(self) -> None:
+        geometry = self._prefs.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self._prefs.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = getattr(self.feed, "splitter", None)
+        sizes = self._prefs.value("window/feed_splitter")
+        if splitter is not None and sizes is not None:
+            splitter.restoreState(sizes)
+
+    def save_layout(self) -> None:
+        self._prefs.setValue("window/geometry", self.saveGeometry())
+        self._prefs.setValue("window/state", self.saveState())
+        splitter = getattr(self.feed, "splitter", None)
+        if splitter is not None:
+            self._prefs.setValue("window/feed_splitter", splitter.saveState())
+        self._prefs.sync()
+
+    def _ask_export_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export visible rows", "login-feed.csv", "CSV files (*.csv)")
+        if path:
+            self.export_requested.emit(path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.closing.emit()
+        super().closeEvent(event)

@@ -1,0 +1,228 @@
+"""Settings: every key of the configuration file, validated by the same loader, plus the secrets.
+
+The TOML file is written only when the loader accepts the new values (so Settings can never write a file
+that the app would refuse at the next start); secrets go to the OS keyring on a worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.config import save_config
+from desktop.config_schema import (
+    Auth0Config,
+    AuthorizationConfig,
+    AuthServerConfig,
+    ChatConfig,
+    Config,
+    ConfigError,
+    FeedConfig,
+    PusherConfig,
+)
+from desktop.secrets import SecretStore
+from desktop.ui.background import run_in_background
+
+
+def _opt(text: str) -> str | None:
+    text = text.strip()
+    return text or None
+
+
+class SettingsDialog(QDialog):
+    """Edits a :class:`Config`; emits ``saved(config)`` once the file is written."""
+
+    saved = Signal(object)
+
+    def __init__(self, config: Config, prefs: QSettings, parent: QWidget | None = None, *,
+                 secrets: SecretStore | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Login Feed settings")
+        self.setMinimumWidth(560)
+        self._config = config
+        self._prefs = prefs
+        self._secrets = secrets or SecretStore(os.environ)
+        self.fields: dict[str, QWidget] = {}
+        tabs = QTabWidget()
+        tabs.addTab(self._pusher_tab(config.pusher), "Pusher")
+        tabs.addTab(self._authorization_tab(config.authorization, config.auth0), "Sign-in && authorization")
+        tabs.addTab(self._channels_tab(config.feed, config.chat, config.authserver), "Channels && chat")
+        tabs.addTab(self._app_tab(), "App")
+        self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d0443e;")
+        self.error.hide()
+        self.path_label = QLabel(f"Saved to {config.path}" if config.path else "")
+        self.path_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.path_label.setEnabled(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.error)
+        layout.addWidget(self.path_label)
+        layout.addWidget(buttons)
+
+    # -- tabs -------------------------------------------------------------------------------------------
+    def _line(self, key: str, value: str | None, placeholder: str = "", *, secret: bool = False) -> QLineEdit:
+        edit = QLineEdit(value or "")
+        edit.setPlaceholderText(placeholder)
+        if secret:
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.fields[key] = edit
+        return edit
+
+    def _pusher_tab(self, pusher: PusherConfig) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        form.addRow("App key", self._line("pusher.key", pusher.key, "required"))
+        form.addRow("Cluster", self._line("pusher.cluster", pusher.cluster, "mt1"))
+        form.addRow("Host", self._line("pusher.host", pusher.host, "ws-<cluster>.pusher.com"))
+        port = QSpinBox()
+        port.setRange(0, 65535)
+        port.setSpecialValueText("default (443 with TLS, 80 without)")
+        port.setValue(pusher.port or 0)
+        self.fields["pusher.port"] = port
+        form.addRow("Port", port)
+        tls = QCheckBox("Use TLS (wss://)")
+        tls.setChecked(pusher.tls)
+        self.fields["pusher.tls"] = tls
+        form.addRow("", tls)
+        form.addRow("App id", self._line("pusher.app_id", pusher.app_id, "for the HTTP API"))
+        form.addRow("App secret", self._line("secret.pusher", "", "stored in the OS keyring; empty keeps it",
+                                             secret=True))
+        form.addRow("Encryption master key", self._line("secret.master", "", "base64, 32 bytes; keyring only",
+                                                        secret=True))
+        return page
+
+    def _authorization_tab(self, authz: AuthorizationConfig, auth0: Auth0Config) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        mode = QComboBox()
+        mode.addItem("Local: sign with the app secret", "local")
+        mode.addItem("Remote: ask the company's endpoint", "remote")
+        mode.setCurrentIndex(0 if authz.mode == "local" else 1)
+        self.fields["authorization.mode"] = mode
+        form.addRow("Channel authorization", mode)
+        form.addRow("Endpoint", self._line("authorization.endpoint", authz.endpoint, "https://…/pusher/auth"))
+        form.addRow("User endpoint", self._line("authorization.user_endpoint", authz.user_endpoint,
+                                                "https://…/pusher/user-auth"))
+        form.addRow(QLabel("Auth0 (device-code sign-in)"))
+        form.addRow("Domain", self._line("auth0.domain", auth0.domain, "example.eu.auth0.com"))
+        form.addRow("Issuer", self._line("auth0.issuer", auth0.issuer, "or any OpenID provider URL"))
+        form.addRow("Client id", self._line("auth0.client_id", auth0.client_id))
+        form.addRow("Audience", self._line("auth0.audience", auth0.audience, "https://…/api"))
+        form.addRow("Scope", self._line("auth0.scope", auth0.scope))
+        return page
+
+    def _channels_tab(self, feed: FeedConfig, chat: ChatConfig, authserver: AuthServerConfig) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        form.addRow("Feed channel", self._line("feed.channel", feed.channel))
+        form.addRow("Chat channel", self._line("chat.channel", chat.channel))
+        form.addRow("Chat event", self._line("chat.event", chat.event))
+        send = QComboBox()
+        send.addItem("Through the message endpoint", "endpoint")
+        send.addItem("As client events", "client-events")
+        send.setCurrentIndex(0 if chat.send == "endpoint" else 1)
+        self.fields["chat.send"] = send
+        form.addRow("Send messages", send)
+        form.addRow("Message endpoint", self._line("chat.message_endpoint", chat.message_endpoint,
+                                                   "https://…/message"))
+        form.addRow("Presence channel", self._line("chat.presence_channel", chat.presence_channel))
+        form.addRow("Auth server permission", self._line("authserver.permission", authserver.permission))
+        return page
+
+    def _app_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        notify = QCheckBox("Show a desktop notification for each signup")
+        notify.setChecked(self._prefs.value("notifications/signups", True, type=bool))
+        self.fields["app.notify"] = notify
+        form.addRow("", notify)
+        retention = QSpinBox()
+        retention.setRange(1, 3650)
+        retention.setSuffix(" days")
+        retention.setValue(int(self._prefs.value("history/retention_days", 30)))
+        self.fields["app.retention"] = retention
+        form.addRow("Keep history for", retention)
+        return page
+
+    # -- saving -----------------------------------------------------------------------------------------
+    def build_config(self) -> Config:
+        f = self.fields
+        text = lambda key: f[key].text()  # type: ignore[attr-defined]  # noqa: E731
+        port = f["pusher.port"].value()  # type: ignore[attr-defined]
+        return dataclasses.replace(
+            self._config,
+            pusher=PusherConfig(key=text("pusher.key").strip(), cluster=_opt(text("pusher.cluster")),
+                                host=_opt(text("pusher.host")), port=port or None,
+                                tls=f["pusher.tls"].isChecked(), app_id=_opt(text("pusher.app_id"))),  # type: ignore[attr-defined]
+            authorization=dataclasses.replace(
+                self._config.authorization, mode=f["authorization.mode"].currentData(),  # type: ignore[attr-defined]
+                endpoint=_opt(text("authorization.endpoint")), user_endpoint=_opt(text("authorization.user_endpoint"))),
+            auth0=Auth0Config(domain=_opt(text("auth0.domain")), issuer=_opt(text("auth0.issuer")),
+                              client_id=_opt(text("auth0.client_id")), audience=_opt(text("auth0.audience")),
+                              scope=text("auth0.scope").strip() or Auth0Config().scope),
+            feed=FeedConfig(channel=text("feed.channel").strip()),
+            chat=ChatConfig(channel=text("chat.channel").strip(), event=text("chat.event").strip(),
+                            send=f["chat.send"].currentData(),  # type: ignore[attr-defined]
+                            message_endpoint=_opt(text("chat.message_endpoint")),
+                            presence_channel=text("chat.presence_channel").strip()),
+            authserver=AuthServerConfig(permission=text("authserver.permission").strip()),
+        )
+
+    def save(self) -> None:
+        try:
+            config = self.build_config()
+            path = save_config(config, self._config.path)
+        except ConfigError as exc:
+            self._show_error(str(exc))
+            return
+        config = dataclasses.replace(config, path=path)
+        self._prefs.setValue("notifications/signups", self.fields["app.notify"].isChecked())  # type: ignore[attr-defined]
+        self._prefs.setValue("history/retention_days", self.fields["app.retention"].value())  # type: ignore[attr-defined]
+        secret = self.fields["secret.pusher"].text()  # type: ignore[attr-defined]
+        master = self.fields["secret.master"].text().strip()  # type: ignore[attr-defined]
+        if secret or master:
+            self.save_button.setEnabled(False)
+            run_in_background(lambda: self._store_secrets(config.pusher.key, secret, master),
+                              lambda _: self._done(config), lambda exc: self._show_error(str(exc)), name="keyring")
+        else:
+            self._done(config)
+
+    def _store_secrets(self, key: str, secret: str, master: str) -> None:
+        if master:
+            from desktop.signing.signatures import decode_master_key  # noqa: PLC0415
+
+            decode_master_key(master)  # a clear error for a key of the wrong size, before storing it
+            self._secrets.set_encryption_master_key(master)
+        if secret:
+            self._secrets.set_pusher_secret(key, secret)
+
+    def _done(self, config: Config) -> None:
+        self.saved.emit(config)
+        self.accept()
+
+    def _show_error(self, message: str) -> None:
+        self.save_button.setEnabled(True)
+        self.error.setText(message)
+        self.error.show()
