@@ -46,6 +46,7 @@ lint: deps
 
 test: deps
 	$(VENV)/bin/ruff check .
+	node --test resources/auth0/
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
 
 demo: deps
