@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     authserver = commands.add_parser("authserver", help="serve the channel authorization endpoint (remote mode)")
     authserver.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     authserver.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    simulate = commands.add_parser("simulate", help="publish realistic sample events through the Pusher HTTP API")
+    simulate.add_argument("--rate", type=float, metavar="R", help="events per second (default 5; 0: no limit)")
+    simulate.add_argument("--count", type=int, metavar="N", help="how many events (default: until Ctrl+C)")
+    simulate.add_argument("--channel", help="channel to publish to (default: [feed] channel)")
+    simulate.add_argument("--concurrency", type=int, metavar="K", help="requests in flight (default 4)")
+    simulate.add_argument("--signup-ratio", type=float, metavar="P", help="share of signups (default 0.1)")
+    simulate.add_argument("--seed", metavar="S", help="repeat the same sequence of sample people")
     return parser
 
 
@@ -63,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _tail(args, config)
         if args.command == "authserver":
             return _authserver(args, config)
+        if args.command == "simulate":
+            from desktop import simulate  # noqa: PLC0415 - keep `--help` fast
+
+            return simulate.main(config, args)
         from desktop import cli_auth  # noqa: PLC0415 - keep `--help` fast
 
         if args.command == "login":
