@@ -218,7 +218,8 @@ class SignInDialog(QDialog):
     def _copy_code(self) -> None:
         QGuiApplication.clipboard().setText(self.code.text())
         self.copy_button.setText("Copied")
-        QTimer.singleShot(1500, lambda: self.copy_button.setText("&Copy code"))
+        # The button is the timer's context: if the dialog is gone by then, the call is dropped with it.
+        QTimer.singleShot(1500, self.copy_button, lambda: self.copy_button.setText("&Copy code"))
 
     def _open_browser(self) -> None:
         QDesktopServices.openUrl(QUrl(self._complete_url or self._url))

@@ -1,0 +1,405 @@
+"""The authorization server's HTTP routes, as a Starlette (ASGI) application.
+
+Routes:
+
+- ``POST /pusher/auth``: form (as pusher-js sends) or JSON ``socket_id`` and ``channel_name`` ->
+  ``{"auth"}``, plus ``channel_data`` for presence and ``shared_secret`` for encrypted channels;
+- ``POST /pusher/user-auth``: ``socket_id`` -> ``{"auth", "user_data"}`` for user sign-in (the id is the token's
+  ``sub``, escaped into Pusher's channel-name alphabet: see :func:`~.profiles.pusher_user_id`);
+- ``POST /message``: the chat sample's endpoint: ``message`` and ``name`` -> ``[chat] event`` on ``[chat] channel``;
+- ``GET /healthz``: ``{"ok": true}``, without authentication.
+
+Every other route needs ``Authorization: Bearer <Auth0 access token>`` with the configured permission. Order of
+checks: token (401), permission (403), body size and type (413/415), parameters (400), channel policy (403).
+Every error body is ``{"error", "error_description"}``; 401s carry ``WWW-Authenticate``. Blocking work (JWKS and
+/userinfo fetches, the Pusher HTTP API) runs in Starlette's thread pool so the event loop keeps serving.
+
+The access log is one line per request through ``logging`` (logger ``desktop.authserver.access``): client,
+method, path (never the query string), status, duration and the caller's ``sub`` once known. Headers, tokens,
+signatures and the app secret never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from desktop.auth.common import clean_text
+from desktop.authserver.policy import ChannelPolicy, Forbidden
+from desktop.authserver.profiles import ProfileLookup, UserInfoFetcher, pusher_user_id
+from desktop.authserver.pusher_api import MAX_EVENT_DATA_BYTES, TriggerError
+from desktop.authserver.tokens import AccessTokenVerifier, KeySetUnavailable, TokenRejected
+from desktop.config_schema import Config
+from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind, channel_kind, validate_channel_name
+from desktop.signing.signatures import (
+    channel_auth_response,
+    encode_json_compact,
+    user_auth_response,
+    validate_socket_id,
+)
+
+__all__ = ["MAX_BODY_BYTES", "MAX_NAME_CHARS", "ApiError", "Trigger", "create_app"]
+
+access_log = logging.getLogger("desktop.authserver.access")
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_NAME_CHARS = 100
+_MAX_FIELDS = 50
+_LOG_KEY = "login_feed.access"
+_REALM = "login-feed"
+_ERROR_NAMES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                415: "unsupported_media_type"}
+
+
+class Trigger(Protocol):
+    """Publishes one event (blocking); raises :class:`TriggerError` when Pusher refuses or cannot be reached."""
+
+    def __call__(self, channel: str, event: str, data: str, socket_id: str | None) -> None: ...
+
+
+class ApiError(Exception):
+    """An answer other than 200: ``status`` with the JSON body ``{"error", "error_description"}``."""
+
+    def __init__(self, status: int, error: str, description: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+        self.headers = dict(headers or {})
+
+
+def error_response(status: int, error: str, description: str, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status,
+                        headers=dict(headers or {}))
+
+
+def _bearer_challenge(error: str, scope: str | None = None) -> str:
+    """RFC 6750 §3 ``WWW-Authenticate`` value (``scope``: the permission that was missing)."""
+    text = f'Bearer realm="{_REALM}", error="{error}"'
+    if scope:
+        text += ', scope="' + "".join(ch for ch in scope if ch.isprintable() and ch not in '"\\') + '"'
+    return text
+
+
+class _Handlers:
+    def __init__(self, config: Config, secret: str, master_key: bytes | None, verifier: AccessTokenVerifier,
+                 *, trigger: Trigger | None, profiles: ProfileLookup) -> None:
+        self.key = config.require_pusher().key
+        self.secret = secret
+        self.master_key = master_key
+        self.verifier = verifier
+        self.trigger = trigger
+        self.profiles = profiles
+        self.policy = ChannelPolicy.from_config(config, encryption=master_key is not None)
+        self.chat_channel = config.chat.channel
+        self.chat_event = config.chat.event
+
+    # ---- routes -------------------------------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def channel_auth(self, request: Request) -> Response:
+        claims, token = await self._authenticate(request)
+        params = await _read_params(request)
+        socket_id = _socket_id(params.get("socket_id"))
+        channel = _channel_name(params.get("channel_name"))
+        self.policy.check(channel)
+        channel_data = None
+        if channel_kind(channel) is ChannelKind.PRESENCE:
+            user_info = await run_in_threadpool(self.profiles.lookup, claims, token)
+            channel_data = encode_json_compact({"user_id": claims["sub"], "user_info": user_info})
+        try:
+            body = channel_auth_response(self.key, self.secret, socket_id, channel, channel_data=channel_data,
+                                         master_key=self.master_key)
+        except ValueError as exc:  # e.g. a user id longer than presence channels allow
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        return JSONResponse(body)
+
+    async def user_auth(self, request: Request) -> Response:
+        claims, token = await self._authenticate(request)
+        params = await _read_params(request)
+        socket_id = _socket_id(params.get("socket_id"))
+        user_id = pusher_user_id(claims["sub"])
+        try:
+            validate_channel_name(SERVER_TO_USER_PREFIX + user_id, allow_internal=True)
+        except ValueError:
+            raise ApiError(400, "invalid_request", "the user id (sub) is too long for Pusher user sign-in") from None
+        user_info = await run_in_threadpool(self.profiles.lookup, claims, token)
+        try:
+            body = user_auth_response(self.key, self.secret, socket_id, {"id": user_id, "user_info": user_info})
+        except ValueError as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        return JSONResponse(body)
+
+    async def message(self, request: Request) -> Response:
+        claims, token = await self._authenticate(request)
+        if self.trigger is None:
+            raise ApiError(503, "not_configured",
+                           "the chat message endpoint needs [pusher] app_id in the server's configuration")
+        params = await _read_params(request)
+        text = params.get("message")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "invalid_request", "'message' is required and must be non-empty text")
+        name = params.get("name")
+        if name is None or (isinstance(name, str) and not name.strip()):
+            profile = await run_in_threadpool(self.profiles.lookup, claims, token)
+            name = profile.get("name") or profile.get("email") or claims["sub"]
+        elif not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
+            raise ApiError(400, "invalid_request", f"'name' must be text of at most {MAX_NAME_CHARS} characters")
+        raw_socket_id = params.get("socket_id")
+        socket_id = None if raw_socket_id in (None, "") else _socket_id(raw_socket_id)
+        data = encode_json_compact({"message": text, "name": name.strip()})
+        if len(data.encode("utf-8")) > MAX_EVENT_DATA_BYTES:
+            raise ApiError(413, "payload_too_large",
+                           f"the message is too large: Pusher accepts at most {MAX_EVENT_DATA_BYTES // 1024} KB "
+                           "per event (message and name, JSON-encoded)")
+        try:
+            await run_in_threadpool(self.trigger, self.chat_channel, self.chat_event, data, socket_id)
+        except TriggerError as exc:
+            if exc.status == 413:  # e.g. over the limit once encrypted for a private-encrypted chat channel
+                raise ApiError(413, "payload_too_large", f"the message is too large: {exc}") from None
+            raise ApiError(502, "pusher_error", f"the message could not be published: {exc}") from None
+        return JSONResponse({"ok": True})
+
+    # ---- checks -------------------------------------------------------------------------------------------
+
+    async def _authenticate(self, request: Request) -> tuple[dict[str, Any], str]:
+        """The verified claims and the raw token, after the permission check; sets ``sub`` for the access log."""
+        header = request.headers.get("authorization")
+        if not header:
+            raise TokenRejected("an 'Authorization: Bearer <access token>' header is required")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise TokenRejected("the Authorization header must be 'Bearer <access token>'")
+        claims = await run_in_threadpool(self.verifier.verify, token)
+        info = request.scope.get(_LOG_KEY)
+        if isinstance(info, dict):
+            info["sub"] = claims["sub"]
+        self.policy.require_permission(claims)
+        return claims, token
+
+
+# ---- request parameters -----------------------------------------------------------------------------------
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES // 1024} KB")
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > MAX_BODY_BYTES:
+                raise ApiError(413, "payload_too_large",
+                               f"the request body is larger than {MAX_BODY_BYTES // 1024} KB")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "invalid_request", "the client went away before sending the whole body") from None
+    return b"".join(chunks)
+
+
+async def _read_params(request: Request) -> dict[str, object]:
+    """Form fields (urlencoded or multipart, without files) or a JSON object's members."""
+    body = await _read_body(request)
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "invalid_request", "the request body is not valid JSON") from None
+        if not isinstance(document, dict):
+            raise ApiError(400, "invalid_request", "the request body must be a JSON object")
+        return document
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = False
+
+        async def replay() -> Message:  # the form parser reads the body we already hold
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        form = await Request(request.scope, replay).form(max_files=0, max_fields=_MAX_FIELDS,
+                                                          max_part_size=MAX_BODY_BYTES)
+        try:
+            return {name: value for name, value in form.multi_items() if isinstance(value, str)}
+        finally:
+            await form.close()
+    if not body and not content_type:
+        return {}
+    raise ApiError(415, "unsupported_media_type",
+                   "send application/x-www-form-urlencoded (as pusher-js does) or application/json")
+
+
+def _socket_id(value: object) -> str:
+    if value is None or value == "":
+        raise ApiError(400, "invalid_request", "'socket_id' is required")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_request", "'socket_id' must be a string such as 1234.5678")
+    try:
+        return validate_socket_id(value)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+
+
+def _channel_name(value: object) -> str:
+    if value is None or value == "":
+        raise ApiError(400, "invalid_request", "'channel_name' is required")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_request", "'channel_name' must be a string")
+    try:
+        validate_channel_name(value)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    if channel_kind(value) is ChannelKind.PUBLIC:
+        raise ApiError(400, "invalid_request", f"{value!r} is a public channel: it needs no authorization")
+    return value
+
+
+# ---- errors -----------------------------------------------------------------------------------------------
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.error, exc.description, exc.headers)
+
+
+async def _on_token_rejected(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TokenRejected)
+    headers = {"WWW-Authenticate": _bearer_challenge(exc.error)} if exc.status == 401 else {}
+    return error_response(exc.status, exc.error, exc.description, headers)
+
+
+async def _on_forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Forbidden)
+    headers = {}
+    if exc.error == "insufficient_scope":
+        headers["WWW-Authenticate"] = _bearer_challenge(exc.error, exc.permission)
+    return error_response(exc.status, exc.error, exc.description, headers)
+
+
+async def _on_keys_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("cannot verify access tokens: %s", exc)
+    return error_response(503, "temporarily_unavailable",
+                          "the sign-in service's keys cannot be fetched right now; try again shortly",
+                          {"Retry-After": "5"})
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = _ERROR_NAMES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, error, clean_text(exc.detail, 200), exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    return error_response(500, "server_error", "the server failed to answer; see its log")
+
+
+# ---- access log and response headers ----------------------------------------------------------------------
+
+
+class AccessLogMiddleware:
+    """One log line per request, plus ``Cache-Control: no-store`` (answers hold signatures and keys)."""
+
+    def __init__(self, app: ASGIApp, logger: logging.Logger = access_log,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.app = app
+        self.logger = logger
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        info: dict[str, Any] = {"status": None, "sub": None}
+        scope[_LOG_KEY] = info
+        start = self.clock()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                info["status"] = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except BaseException:
+            if info["status"] is None:
+                info["status"] = 500
+            raise
+        finally:
+            client = scope.get("client")
+            self.logger.info(
+                "%s %s %s %s %.1fms sub=%s",
+                client[0] if client else "-", scope.get("method", "-"), clean_text(scope.get("path", ""), 200),
+                info["status"] if info["status"] is not None else "-", (self.clock() - start) * 1000,
+                clean_text(info["sub"], 120) if info["sub"] else "-",
+            )
+
+
+# ---- the application --------------------------------------------------------------------------------------
+
+
+def create_app(
+    config: Config,
+    secret: str,
+    master_key: bytes | None,
+    verifier: AccessTokenVerifier,
+    trigger: Trigger | None,
+    *,
+    userinfo: UserInfoFetcher | None = None,
+    profiles: ProfileLookup | None = None,
+) -> Starlette:
+    """The ASGI application.
+
+    :param config: ``[pusher] key`` (required), ``[feed]``, ``[chat]`` and ``[authserver] permission``.
+    :param secret: the Pusher app secret (from the keyring or ``LOGIN_FEED_PUSHER_SECRET``).
+    :param master_key: the 32-byte encryption master key, or None (encrypted channels are then refused).
+    :param verifier: checks the callers' access tokens.
+    :param trigger: publishes chat messages (``PusherTrigger``); None answers ``/message`` with 503.
+    :param userinfo: fetches ``/userinfo`` with a caller's token when the token has no name or email.
+    :param profiles: a ready :class:`ProfileLookup` (tests); built from ``userinfo`` otherwise.
+    """
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("the Pusher app secret is required")
+    if master_key is not None and len(master_key) != 32:
+        raise ValueError("the encryption master key must be 32 bytes")
+    handlers = _Handlers(config, secret, master_key, verifier, trigger=trigger,
+                         profiles=profiles if profiles is not None else ProfileLookup(userinfo))
+    routes = [
+        Route("/pusher/auth", handlers.channel_auth, methods=["POST"]),
+        Route("/pusher/user-auth", handlers.user_auth, methods=["POST"]),
+        Route("/message", handlers.message, methods=["POST"]),
+        Route("/healthz", handlers.healthz, methods=["GET"]),
+    ]
+    exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {
+        ApiError: _on_api_error,
+        TokenRejected: _on_token_rejected,
+        Forbidden: _on_forbidden,
+        KeySetUnavailable: _on_keys_unavailable,
+        HTTPException: _on_http_exception,
+        Exception: _on_unexpected,
+    }
+    return Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware)],
+                     exception_handlers=exception_handlers)

@@ -1,0 +1,94 @@
+"""Who may join what: the authorization server's channel policy and permission check (pure).
+
+A caller with the configured permission may join exactly the channels this deployment uses: the feed channel,
+its ``private-encrypted-`` variant (when the server holds an encryption master key), the chat channel and the
+team's presence channel. Everything else is refused, so a stolen or over-broad token cannot be used to sign
+arbitrary channels of the same Pusher app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.config_schema import Config
+from desktop.signing.names import ChannelKind, channel_kind
+
+__all__ = ["ChannelPolicy", "Forbidden", "has_permission", "permissions_of"]
+
+_ENCRYPTED = "private-encrypted-"
+_PRIVATE = "private-"
+
+
+class Forbidden(Exception):
+    """The caller is authenticated but not allowed: HTTP 403 with ``error`` and ``description``."""
+
+    def __init__(self, description: str, *, error: str = "forbidden", permission: str | None = None) -> None:
+        super().__init__(description)
+        self.status = 403
+        self.error = error
+        self.description = description
+        self.permission = permission  # set for error "insufficient_scope": the permission that is missing
+
+
+def permissions_of(claims: Mapping[str, Any]) -> frozenset[str]:
+    """Auth0's ``permissions`` claim (RBAC) plus the space-separated ``scope``; malformed values count as none."""
+    found: set[str] = set()
+    permissions = claims.get("permissions")
+    if isinstance(permissions, list):
+        found.update(p for p in permissions if isinstance(p, str))
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        found.update(scope.split())
+    return frozenset(found)
+
+
+def has_permission(claims: Mapping[str, Any], permission: str) -> bool:
+    return permission in permissions_of(claims)
+
+
+def encrypted_variant(channel: str) -> str:
+    """``private-encrypted-<base>`` for a feed channel ``<base>``, ``private-<base>`` or already encrypted."""
+    if channel.startswith(_ENCRYPTED):
+        return channel
+    base = channel[len(_PRIVATE):] if channel.startswith(_PRIVATE) else channel
+    return _ENCRYPTED + base
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPolicy:
+    """The channels a permitted caller may be signed into; :meth:`check` raises :class:`Forbidden` otherwise."""
+
+    permission: str
+    channels: frozenset[str]
+
+    @classmethod
+    def from_config(cls, config: Config, *, encryption: bool) -> ChannelPolicy:
+        """The feed, chat and presence channels from the configuration; the feed's encrypted variant only when
+        ``encryption`` (a master key is available: without one no ``shared_secret`` can be handed out)."""
+        names = {config.feed.channel, config.chat.channel, config.chat.presence_channel}
+        if encryption:
+            names.add(encrypted_variant(config.feed.channel))
+        else:
+            names = {n for n in names if channel_kind(n) is not ChannelKind.ENCRYPTED}
+        return cls(config.authserver.permission, frozenset(names))
+
+    @classmethod
+    def of(cls, permission: str, channels: Iterable[str]) -> ChannelPolicy:
+        return cls(permission, frozenset(channels))
+
+    def require_permission(self, claims: Mapping[str, Any]) -> None:
+        if not has_permission(claims, self.permission):
+            raise Forbidden(f"the access token lacks the {self.permission!r} permission",
+                            error="insufficient_scope", permission=self.permission)
+
+    def allows(self, channel: str) -> bool:
+        return channel in self.channels
+
+    def check(self, channel: str) -> None:
+        """Raise :class:`Forbidden` unless ``channel`` is one this deployment uses (the name is not echoed
+        beyond 80 characters)."""
+        if not self.allows(channel):
+            shown = channel if len(channel) <= 80 else channel[:80] + "…"
+            raise Forbidden(f"channel {shown!r} is not one this server authorizes")

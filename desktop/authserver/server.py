@@ -1,0 +1,193 @@
+"""``login-feed authserver``: build the application from the configuration and serve it with uvicorn.
+
+Start-up fails early and clearly (exit 2) when something it cannot run without is missing: the Pusher key, the
+app secret (keyring or ``LOGIN_FEED_PUSHER_SECRET``), ``[auth0]`` issuer and audience; a master key that is set
+but malformed is an error too. The issuer's discovery document is read once at start to find ``jwks_uri`` and
+``userinfo_endpoint`` (exit 1 when the issuer cannot be reached). SIGINT and SIGTERM stop the server
+gracefully (uvicorn drains open requests) and exit 0.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import requests
+from starlette.applications import Starlette
+
+from desktop.auth.discovery import DiscoveryError, ProviderMetadata, discovery_url, parse_discovery
+from desktop.authserver.app import create_app
+from desktop.authserver.profiles import UserInfoClient
+from desktop.authserver.pusher_api import PusherTrigger
+from desktop.authserver.tokens import AccessTokenVerifier
+from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
+from desktop.config_schema import Config
+from desktop.secrets import SecretStore
+from desktop.signing.signatures import decode_master_key
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "AuthServerSetupError", "Runtime", "build_runtime", "load_secrets", "serve"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+HTTP_TIMEOUT = 10.0
+_MAX_DOCUMENT_BYTES = 256 * 1024
+MISSING_SECRET = (
+    f"the authorization server needs the Pusher app secret: set {PUSHER_SECRET_ENV} or store it in the keyring"
+)
+
+
+class AuthServerSetupError(Exception):
+    """The server cannot start; the message says what to fix. ``exit_code`` 2 for configuration, 1 otherwise."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def load_secrets(config: Config, env: Mapping[str, str] | None = None,
+                 store: SecretStore | None = None) -> tuple[str, bytes | None]:
+    """The Pusher app secret (required) and the encryption master key (optional)."""
+    store = store if store is not None else SecretStore(os.environ if env is None else env)
+    key = config.require_pusher().key
+    secret = store.pusher_secret(key)
+    if not secret:
+        raise AuthServerSetupError(MISSING_SECRET)
+    master_b64 = store.encryption_master_key()
+    try:
+        master = decode_master_key(master_b64) if master_b64 else None
+    except ValueError as exc:
+        raise AuthServerSetupError(f"{exc} (from {MASTER_KEY_ENV} or the keyring)") from None
+    return secret, master
+
+
+def _get_json(session: requests.Session, url: str, what: str) -> Any:
+    """GET a JSON document (bounded size); errors name the URL and the failure, never a header."""
+    response = session.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False, headers={"Accept": "application/json"})
+    with response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{what} at {url} answered HTTP {response.status_code}")
+        body = response.content[: _MAX_DOCUMENT_BYTES + 1]
+    if len(body) > _MAX_DOCUMENT_BYTES:
+        raise RuntimeError(f"{what} at {url} is too large")
+    return json.loads(body)
+
+
+def discover(issuer: str, session: requests.Session) -> ProviderMetadata:
+    try:
+        url = discovery_url(issuer)
+        return parse_discovery(_get_json(session, url, "the discovery document"), issuer,
+                               require_device_flow=False)
+    except DiscoveryError as exc:
+        raise AuthServerSetupError(str(exc)) from None
+    except (requests.RequestException, RuntimeError, ValueError) as exc:
+        raise AuthServerSetupError(
+            f"cannot read the sign-in service's discovery document for {issuer} ({type(exc).__name__}: "
+            f"{str(exc)[:200]})", exit_code=1) from None
+
+
+@dataclass
+class Runtime:
+    """The application and what it holds open (HTTP sessions): close it when the server has stopped."""
+
+    app: Starlette
+    verifier: AccessTokenVerifier
+    metadata: ProviderMetadata
+    trigger: PusherTrigger | None
+    sessions: list[requests.Session] = field(default_factory=list)
+
+    def close(self) -> None:
+        for session in self.sessions:
+            session.close()
+
+
+def build_runtime(config: Config, secret: str, master_key: bytes | None,
+                  clock: Callable[[], float] = time.time) -> Runtime:
+    """Discovery, the token verifier, /userinfo, the Pusher trigger and the application."""
+    issuer = config.auth0.issuer_url
+    if not issuer:
+        raise AuthServerSetupError("the authorization server needs [auth0] domain (or issuer) to verify access tokens")
+    audience = config.auth0.audience
+    if not audience:
+        raise AuthServerSetupError(
+            "the authorization server needs [auth0] audience: the identifier of the API whose access tokens it "
+            "accepts")
+    pusher = config.require_pusher()
+    sessions = [requests.Session() for _ in range(3)]
+    discovery_session, trigger_session, userinfo_session = sessions
+    try:
+        metadata = discover(issuer, discovery_session)
+        verifier = AccessTokenVerifier(
+            issuer, audience, lambda: _get_json(discovery_session, metadata.jwks_uri, "the JWKS"), clock)
+        trigger = None
+        if pusher.app_id:
+            trigger = PusherTrigger(pusher.http_api_base, pusher.app_id, pusher.key, secret, master_key=master_key,
+                                    session=trigger_session, clock=clock)
+        else:
+            log.warning("[pusher] app_id is not set: POST /message will answer 503")
+        app = create_app(config, secret, master_key, verifier, trigger,
+                         userinfo=UserInfoClient(metadata.userinfo_endpoint, session=userinfo_session))
+    except BaseException:
+        for session in sessions:
+            session.close()
+        raise
+    return Runtime(app, verifier, metadata, trigger, sessions)
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _sigterm_exits_cleanly() -> Iterator[None]:
+    """uvicorn stops on SIGTERM and then re-raises it with the previous handler: make that an exception we catch
+    (and exit 0) instead of the default handler that kills the process."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except _Terminated:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          env: Mapping[str, str] | None = None) -> int:
+    """Run the server until SIGINT/SIGTERM; the exit code. Raises :class:`AuthServerSetupError` on bad set-up."""
+    import uvicorn  # noqa: PLC0415 - only this command needs it
+
+    for name in ("desktop.authserver", "uvicorn.error"):  # the access log and start/stop lines, even without -v
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    secret, master_key = load_secrets(config, env)
+    runtime = build_runtime(config, secret, master_key)
+    log.info("verifying access tokens from %s for audience %s (permission %s); encrypted channels %s",
+             runtime.metadata.issuer, config.auth0.audience, config.authserver.permission,
+             "on" if master_key is not None else "off (no master key)")
+    server = uvicorn.Server(uvicorn.Config(
+        runtime.app, host=host, port=port, log_config=None, access_log=False, server_header=False,
+        lifespan="off", timeout_graceful_shutdown=10))
+    try:
+        with _sigterm_exits_cleanly():
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    if not server.started:
+        return 1  # uvicorn has logged why (e.g. the port is in use)
+    return 0
