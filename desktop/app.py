@@ -27,7 +27,7 @@ from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.engine import build_client, local_identity
 from desktop.feed.pipe import FeedPipe
-from desktop.history.writer import HistoryWriter
+from desktop.history import HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
 from desktop.pusher.qtbridge import PusherBridge
 from desktop.secrets import SecretStore
@@ -52,7 +52,8 @@ class LoginFeedApp:
         self.data_dir = data_dir
         self.prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
         self.secrets = SecretStore(os.environ)
-        self.history = HistoryWriter.open(data_dir, retention_days=int(self.prefs.value("history/retention_days", 30)))
+        self.history = HistoryWriter.for_path(history_path(data_dir),
+                                              keep_days=int(self.prefs.value("history/retention_days", 30)))
         self.feed = FeedPanel()
         self.chat = ChatPanel()
         self.status = ConnectionStatus()
@@ -93,8 +94,9 @@ class LoginFeedApp:
 
     def _restore_history(self) -> None:
         limit = self.feed.model.max_rows
-        run_in_background(lambda: self.history.recent(limit), self.feed.add_events, self._history_failed,
-                          name="history-restore")
+        future = self.history.recent(limit)  # runs on the writer's thread, after what is queued
+        run_in_background(lambda: list(reversed(future.result(timeout=30))), self.feed.add_events,
+                          self._history_failed, name="history-restore")
 
     def _history_failed(self, exc: BaseException) -> None:
         self.window.statusBar().showMessage(f"Could not read the history: {exc}", 10_000)

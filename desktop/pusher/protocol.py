@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -26,16 +27,24 @@ MAX_FRAME_BYTES = 1024 * 1024
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def _loads(raw: bytes | str) -> Any:
-    """orjson on the hot path (five times faster); the standard library for what orjson is strict about.
+_LONG_DIGITS_BYTES = re.compile(rb"-\d{19}|\d{20}")  # beyond what orjson keeps exact (i64..u64)
+_LONG_DIGITS_TEXT = re.compile(r"-\d{19}|\d{20}")
 
-    orjson refuses lone surrogates and NaN, which Python's json accepts: a payload carrying them is odd but
-    it was received, so it is still delivered rather than dropped.
+
+def _loads(raw: bytes | str) -> Any:
+    """orjson on the hot path (five times faster); the standard library where orjson would change the data.
+
+    orjson refuses lone surrogates and NaN, which Python's json accepts, and reads integers beyond 64 bits
+    as floats (losing digits). A payload carrying them is odd but it was received, so it is delivered
+    exactly, by the standard library.
     """
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)
+    pattern = _LONG_DIGITS_BYTES if isinstance(raw, bytes | bytearray) else _LONG_DIGITS_TEXT
+    if pattern.search(raw) is None:  # type: ignore[arg-type]
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw)
 
 
 class ProtocolError(ValueError):

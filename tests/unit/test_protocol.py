@@ -96,3 +96,17 @@ def test_close_descriptions_say_what_happened():
     assert protocol.describe_close(4001, "App key x not in this cluster") == (
         "code 4001: the app does not exist (unknown app key): App key x not in this cluster")
     assert "over capacity" in protocol.describe_close(4100)
+
+
+def test_big_integers_lone_surrogates_and_nan_arrive_exactly():
+    frame = decode_frame(b'{"event":"e","channel":"c","data":"{\\"big\\":123456789012345678901234567890,'
+                         b'\\"odd\\":\\"\\\\ud800\\",\\"n\\":NaN}"}')
+    assert frame.data["big"] == 123456789012345678901234567890
+    assert frame.data["odd"] == "\ud800"
+    assert frame.data["n"] != frame.data["n"]  # NaN, as sent
+
+
+def test_integers_at_the_edges_of_64_bits_stay_exact():
+    for value in (18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809,
+                  1795237652249004600):
+        assert decode_frame(f'{{"event":"e","data":{{"v":{value}}}}}'.encode()).data["v"] == value

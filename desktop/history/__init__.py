@@ -1,0 +1,33 @@
+"""History: every received feed event in SQLite in the data directory, restored at start, exportable.
+
+- :mod:`.store`: :class:`HistoryStore`, one SQLite connection (no Qt, no threads).
+- :mod:`.writer`: :class:`HistoryWriter`, a thread that owns the store and commits submitted events in
+  batches, so neither the GUI nor the engine ever waits on the disk; retention pruning.
+- :mod:`.export`: ``login-feed export``.
+"""
+
+from desktop.history.store import (
+    HISTORY_FILE_NAME,
+    HistoryError,
+    HistoryStore,
+    default_data_dir,
+    ensure_data_dir,
+    history_path,
+    open_store,
+    parse_since,
+)
+from desktop.history.writer import DEFAULT_KEEP_DAYS, HistoryWriter, WriterStats
+
+__all__ = [
+    "DEFAULT_KEEP_DAYS",
+    "HISTORY_FILE_NAME",
+    "HistoryError",
+    "HistoryStore",
+    "HistoryWriter",
+    "WriterStats",
+    "default_data_dir",
+    "ensure_data_dir",
+    "history_path",
+    "open_store",
+    "parse_since",
+]

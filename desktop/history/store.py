@@ -1,0 +1,406 @@
+"""The history database: every received :class:`FeedEvent` in one SQLite file in the data directory.
+
+No Qt here, and no threads: a :class:`HistoryStore` is one SQLite connection and, like every SQLite object
+in Python, belongs to the thread that opened it. The app writes through :class:`desktop.history.writer.
+HistoryWriter`, which owns a store on its own thread; ``login-feed export`` opens one of its own.
+
+What is stored is exactly what a :class:`FeedEvent` holds: the flat fields and the decoded payload
+(``data``) as JSON. There is no token, secret or signature in a FeedEvent (producers publish user profile
+fields only, and the Pusher envelope's auth never reaches it), so none can end up in this file; keep it
+that way if fields are ever added.
+
+Durability: the database runs in WAL mode with ``synchronous=NORMAL``. A commit then appends to the
+``-wal`` file with an ordinary ``write()`` and returns without ``fsync``; the data sits in the operating
+system's page cache, which belongs to the kernel, not to our process. Killing the process (``kill -9``, a
+crash) therefore loses nothing that was committed: the next open replays the WAL. Only an OS crash or a
+power cut can lose the last few commits (never corrupt the file; WAL is still atomic). ``FULL`` would add an
+fsync per commit for that case, which a feed viewer does not need and a 20,000 events/s burst cannot afford.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from desktop import APP_NAME
+from desktop.feed.events import FeedEvent, format_utc
+
+try:  # a hard dependency, but the store only needs it for speed
+    import orjson
+except ImportError:  # pragma: no cover - exercised only without orjson
+    orjson = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+HISTORY_FILE_NAME = "history.sqlite3"
+SCHEMA_VERSION = 1
+"""Stored in SQLite's ``user_version``; a file from a newer Login Feed is refused rather than guessed at."""
+PRUNE_CHUNK_ROWS = 10_000
+"""Rows deleted per transaction by :meth:`HistoryStore.prune`, so a large prune never blocks writes for long."""
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the -wal file back to this after a checkpoint
+_FETCH_ROWS = 1000
+
+# The table's columns in FeedEvent field order (plus the key); `data` holds the payload as JSON text.
+COLUMNS = (
+    "event", "channel", "type", "user_id", "email", "name", "nickname", "picture", "connection", "client_name",
+    "country", "city", "ip", "logins_count", "at", "received_at", "data", "reason",
+)
+_TEXT_COLUMNS = frozenset(COLUMNS) - {"logins_count", "data"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,          -- insertion order = receive order
+    received_at TEXT NOT NULL,       -- format_utc(): 2026-11-21T05:01:02.123Z, so text order is time order
+    at TEXT,
+    type TEXT NOT NULL,              -- signup | login | unrecognised
+    event TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    user_id TEXT,
+    email TEXT,
+    name TEXT,
+    nickname TEXT,
+    picture TEXT,
+    connection TEXT,
+    client_name TEXT,
+    country TEXT,
+    city TEXT,
+    ip TEXT,
+    logins_count INTEGER,
+    data TEXT,                       -- the decoded payload as JSON
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS events_received_at ON events(received_at);
+CREATE INDEX IF NOT EXISTS events_type ON events(type);
+"""
+
+# Built from the constant column names above, never from input.
+_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"  # noqa: S608
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_LONG_DIGITS = re.compile("[0-9]{20}")
+
+
+class HistoryError(Exception):
+    """The history file cannot be used (written by a newer version, not a database, unreadable).
+
+    ``unreadable`` is true when SQLite says the file is not a database or is corrupt (not for a busy or
+    locked file, which is worth waiting for rather than replacing).
+    """
+
+    def __init__(self, message: str, *, unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.unreadable = unreadable
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory, e.g. ``~/.local/share/login-feed`` on Linux (``--data-dir`` overrides)."""
+    import platformdirs  # noqa: PLC0415 - only when no --data-dir is given
+
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def history_path(data_dir: Path | None = None) -> Path:
+    """``<data dir>/history.sqlite3``; ``None`` means :func:`default_data_dir`."""
+    return (data_dir if data_dir is not None else default_data_dir()) / HISTORY_FILE_NAME
+
+
+def ensure_data_dir(data_dir: Path) -> Path:
+    """Create the data directory (owner-only, 0700) if it does not exist yet; an existing one is left as is."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return data_dir
+
+
+# ---- encoding ---------------------------------------------------------------------------------------------
+
+
+def encode_data(data: object) -> str:
+    """The payload as JSON text; never raises.
+
+    orjson is fast and exact for what arrives from the network. What it refuses (lone surrogates, integers
+    beyond 64 bits, non-string keys, nesting deeper than 255) goes through the standard library with
+    ``ensure_ascii=True``, which escapes surrogates as ``\\udxxx`` so they round-trip; anything that still
+    cannot be encoded (a circular structure, a hostile object) is stored as a short description.
+    """
+    if orjson is not None:
+        try:
+            return orjson.dumps(data, default=str).decode("utf-8")
+        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+            pass
+    try:
+        return json.dumps(data, ensure_ascii=True, default=str)
+    except Exception:  # circular, too deep, or a __str__ that raises (via default=str)
+        return json.dumps(f"<payload that cannot be stored: {type(data).__name__}>")
+
+
+def decode_data(text: str | None) -> object:
+    """The payload back from its JSON text; a value that does not parse (hand-edited file) stays text."""
+    if text is None:
+        return None
+    # orjson reads integers beyond 64 bits as floats (silently inexact), and refuses NaN and escaped lone
+    # surrogates; the standard library reads all of them exactly, so it takes any text with a long digit run.
+    if orjson is not None and not _LONG_DIGITS.search(text):
+        try:
+            return orjson.loads(text)
+        except ValueError:
+            pass
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _clean_text(value: object) -> str | None:
+    """A text column: SQLite needs valid UTF-8, so a lone surrogate (never from normalise()) becomes U+FFFD."""
+    if not isinstance(value, str):  # FeedEvent's text fields are str or None
+        return None
+    return value if value.isascii() else _SURROGATES.sub("\ufffd", value)
+
+
+def _clean_count(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return None
+
+
+def _to_row(ev: FeedEvent) -> tuple[Any, ...]:
+    """One row for ``INSERT`` in :data:`COLUMNS` order; never raises, so one odd event cannot poison a batch."""
+    text = _clean_text
+    return (
+        text(ev.event) or "", text(ev.channel) or "", text(ev.type) or "",  # NOT NULL columns
+        text(ev.user_id), text(ev.email), text(ev.name), text(ev.nickname), text(ev.picture),
+        text(ev.connection), text(ev.client_name), text(ev.country), text(ev.city), text(ev.ip),
+        _clean_count(ev.logins_count), text(ev.at), text(ev.received_at) or "", encode_data(ev.data),
+        text(ev.reason),
+    )
+
+
+def _from_row(row: Sequence[Any]) -> FeedEvent:
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["data"] = decode_data(values["data"])
+    return FeedEvent(**values)
+
+
+# ---- since ------------------------------------------------------------------------------------------------
+
+
+def parse_since(text: str) -> str:
+    """An ISO-8601 date or date-time as the stored ``received_at`` format (UTC, milliseconds).
+
+    ``2026-11-21`` means midnight UTC; ``2026-11-21T05:00Z``, ``2026-11-21T06:00+01:00`` and
+    ``2026-11-21 05:00`` work too; a time without an offset is taken as UTC (like every time in the feed).
+    Raises :class:`ValueError` with a message fit for the person who typed it.
+    """
+    value = text.strip()
+    parsed: datetime | None = None
+    try:
+        if len(value) == 10:  # a plain date: fromisoformat would accept it too, but be explicit
+            parsed = datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        elif value:
+            parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "zZ" else value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError(
+            f"expected an ISO date or time such as 2026-11-21 or 2026-11-21T05:00Z, got {text!r}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 is before the calendar starts
+        return "0000"  # before every stored time
+
+
+# ---- the store --------------------------------------------------------------------------------------------
+
+
+class HistoryStore:
+    """One connection to the history database; use it from the thread that created it.
+
+    Opening creates the file (owner-only) and the schema when needed. Use as a context manager or call
+    :meth:`close`.
+    """
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            # An empty file is an empty database; creating it ourselves sets the mode, and SQLite gives
+            # the -wal and -shm files the same permissions as the database.
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+            os.close(fd)
+        # Autocommit mode (isolation_level=None): every transaction is an explicit BEGIN ... COMMIT below.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
+        try:
+            self._setup()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            unreadable = getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+            raise HistoryError(f"cannot use the history file {self.path}: {exc}", unreadable=unreadable) from exc
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _setup(self) -> None:
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"the history file {self.path} was written by a newer Login Feed (schema {version}, "
+                f"this version reads {SCHEMA_VERSION})")
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # e.g. a file system without shared memory: still works, less well
+            log.warning("history: SQLite journal mode is %s, not WAL", mode)
+        # Safe against a killed process (see the module docstring); only an OS crash can lose the last commits.
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+        if version < SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    # ---- writing -------------------------------------------------------------------------------------------
+
+    def add_many(self, events: Sequence[FeedEvent]) -> int:
+        """Append ``events`` in one transaction (all or nothing); return how many were written."""
+        if not events:
+            return 0
+        rows = [_to_row(ev) for ev in events]
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(_INSERT, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def prune(self, keep_days: float | None = None, keep_rows: int | None = None, now: float | None = None,
+              *, max_rows: int | None = None) -> int:
+        """Delete events received more than ``keep_days`` before ``now`` (epoch seconds, default: the clock)
+        and all but the newest ``keep_rows``; ``None`` keeps everything by that rule. Returns the rows deleted.
+
+        Deletes in chunks of :data:`PRUNE_CHUNK_ROWS` rows, one transaction each; with ``max_rows`` it stops
+        after about that many (the writer thread prunes a little at a time between batches).
+        """
+        conditions: list[str] = []
+        params: list[Any] = []
+        if keep_days is not None:
+            cutoff = (now if now is not None else time.time()) - keep_days * 86400
+            try:
+                cutoff_text = format_utc(cutoff)
+            except (OverflowError, ValueError, OSError):
+                cutoff_text = "0000" if cutoff < 0 else "9999"
+            conditions.append("received_at < ?")
+            params.append(cutoff_text)
+        if keep_rows is not None:
+            row = self._db.execute(
+                "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", (max(keep_rows, 0),)).fetchone()
+            if row is not None:
+                conditions.append("id <= ?")
+                params.append(row[0])
+        if not conditions:
+            return 0
+        where = " OR ".join(conditions)
+        deleted = 0
+        while max_rows is None or deleted < max_rows:
+            chunk = PRUNE_CHUNK_ROWS if max_rows is None else min(PRUNE_CHUNK_ROWS, max_rows - deleted)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE {where} ORDER BY id LIMIT ?)",  # noqa: S608 - fixed text
+                    (*params, chunk))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            deleted += cursor.rowcount
+            if cursor.rowcount < chunk:
+                break
+        return deleted
+
+    # ---- reading -------------------------------------------------------------------------------------------
+
+    def recent(self, limit: int) -> list[FeedEvent]:
+        """The ``limit`` newest events, **newest first** (the order the feed shows them in)."""
+        if limit <= 0:
+            return []
+        rows = self._db.execute(f"{_SELECT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_from_row(row) for row in rows]
+
+    def iter_since(self, since_iso: str | None = None) -> Iterator[FeedEvent]:
+        """Every event received at or after ``since_iso`` (any form :func:`parse_since` reads; ``None``:
+        all of them), **oldest first**, streamed from a cursor so memory stays flat for any history size.
+
+        Consume it on the store's thread and before :meth:`close`.
+        """
+        if since_iso is None:
+            cursor = self._db.execute(f"{_SELECT} ORDER BY id")
+        else:
+            cursor = self._db.execute(
+                f"{_SELECT} WHERE received_at >= ? ORDER BY id", (parse_since(since_iso),))
+        try:
+            while rows := cursor.fetchmany(_FETCH_ROWS):
+                for row in rows:
+                    yield _from_row(row)
+        finally:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
+                cursor.close()
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    # ---- lifetime ------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (idempotent). The last connection to close also checkpoints the WAL."""
+        self._db.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def open_store(path: Path) -> HistoryStore:
+    """Open (and create) the history at ``path``, creating its directory 0700.
+
+    A file that is not a database at all is moved aside (``history.sqlite3.unreadable-<time>``) and a new
+    one started, so the app keeps recording; a file from a newer version raises :class:`HistoryError`.
+    """
+    ensure_data_dir(path.parent)
+    try:
+        return HistoryStore(path)
+    except HistoryError as exc:
+        if not exc.unreadable:
+            raise
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+        log.error("history: %s; moving it to %s and starting a new one", exc, aside.name)
+        for suffix in ("", "-wal", "-shm"):
+            source = path.with_name(path.name + suffix)
+            if source.exists():
+                source.replace(aside.with_name(aside.name + suffix))
+        return HistoryStore(path)
+
