@@ -26,6 +26,7 @@ from desktop.auth.signin import NotConfigured, SignInManager, manager_from_confi
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.engine import build_client, local_identity
+from desktop.chat.wiring import attach_chat
 from desktop.feed.pipe import FeedPipe
 from desktop.history import HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
@@ -55,7 +56,7 @@ class LoginFeedApp:
         self.history = HistoryWriter.for_path(history_path(data_dir),
                                               keep_days=int(self.prefs.value("history/retention_days", 30)))
         self.feed = FeedPanel()
-        self.chat = ChatPanel()
+        self.chat = ChatPanel(config.chat)
         self.status = ConnectionStatus()
         self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
         self.tray = self._make_tray()
@@ -181,10 +182,11 @@ class LoginFeedApp:
         self.bridge = PusherBridge(client)
         client.on_batch(self.pipe.on_batch)
         self.pipe.feed_events.connect(self._on_feed_events)
-        self.pipe.other_events.connect(self.chat.handle_events)
         self.pipe.other_events.connect(self._on_library_events)
         self.bridge.state_changed.connect(self.status.on_state_changed)
-        self.chat.attach(client, config.chat, signin=self.signin)
+        self.chat.config = config.chat
+        signin = self.signin
+        attach_chat(self.chat, client, self.bridge, bearer=None if signin is None else signin.access_token)
         client.subscribe(config.feed.channel)
         client.connect()
 
@@ -195,7 +197,10 @@ class LoginFeedApp:
         client, self.client = self.client, None
         if self.pipe is not None:
             self.pipe.flush_now()
-        self.chat.detach()
+        sender = self.chat.current_sender
+        self.chat.set_sender(None, "Not connected")
+        if sender is not None:
+            sender.close()
         if client is not None:
             client.close(timeout=2.0)
         for obj in (self.bridge, self.pipe):

@@ -127,13 +127,14 @@ def _authserver(args: argparse.Namespace, config: Config) -> int:
 
 def _restore_signin(config: Config) -> SignInManager | None:
     """Remote authorization sends the signed-in user's token: sign in from the keyring before connecting."""
+    from desktop.auth.common import AuthError  # noqa: PLC0415
     from desktop.auth.session import RefreshError  # noqa: PLC0415
-    from desktop.auth.signin import SignInFailed, manager_from_config  # noqa: PLC0415
+    from desktop.auth.signin import manager_from_config  # noqa: PLC0415
 
     manager = manager_from_config(config.auth0)
     try:
         session = manager.restore()
-    except (RefreshError, SignInFailed) as exc:
+    except (RefreshError, AuthError) as exc:  # SignInFailed, ProviderUnreachable-wrapped errors, discovery
         print(f"login-feed: could not renew the sign-in ({exc}): run `login-feed login`", file=sys.stderr)
         return None
     if session is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from desktop.auth.common import AuthError
 from desktop.auth.discovery import DiscoveryError, ProviderMetadata, discovery_url, parse_discovery
 from desktop.auth.idtoken import UnknownKeyError, verify_id_token
 
@@ -23,7 +24,7 @@ TIMEOUT = 15.0
 MAX_BODY = 256 * 1024
 
 
-class ProviderUnreachable(Exception):
+class ProviderUnreachable(AuthError):
     """The provider did not answer (network, DNS, TLS, timeout); the message says which."""
 
 

@@ -101,7 +101,11 @@ class SignInManager:
                 raise SignInFailed("cancelled", flow.cancel().message)
             outcome = flow.on_response(status, body, self._clock())
             if isinstance(outcome, df.Authorized):
-                return self._signed_in(outcome.tokens)
+                session = self._signed_in(outcome.tokens)
+                if cancelled.is_set():  # the user pressed Cancel while we were storing the approval
+                    self._undo_sign_in(session)
+                    raise SignInFailed("cancelled", "Sign-in was cancelled.")
+                return session
             if isinstance(outcome, df.Failed):
                 reason = outcome.reason.value if outcome.reason.value in ("denied", "expired", "cancelled") else "error"
                 raise SignInFailed(reason, outcome.message)
@@ -112,6 +116,14 @@ class SignInManager:
         self._keep_refresh_token(session.refresh_token)
         self._session = session
         return session
+
+    def _undo_sign_in(self, session: Session) -> None:
+        """Cancelled at the last moment: revoke what we were given and forget it, as if never approved."""
+        if session.refresh_token:
+            with contextlib.suppress(ProviderUnreachable, AuthError):
+                self.provider.revoke(session.refresh_token)
+        with contextlib.suppress(KeyringUnavailable):
+            self._forget_locally()
 
     # -- staying signed in ------------------------------------------------------------------------------
     def restore(self) -> Session | None:

@@ -215,7 +215,10 @@ class PusherClient:
         if kind == "frames":
             core.frames_received(item[1], item[2], item[3])
         elif kind == "call":
-            item[1](now)
+            try:
+                item[1](now)
+            except Exception:  # a caller's mistake must not stop the engine for everyone
+                log.exception("an engine call failed; the engine goes on")
         elif kind == "auth":
             core.authorized(item[1], item[2], item[3], now)
         elif kind == "user-auth":

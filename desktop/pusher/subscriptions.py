@@ -175,7 +175,10 @@ class SubscriptionsMixin:
                                    f"not on {channel_name!r}")
         if channel is None or not channel.subscribed or self.state is not State.CONNECTED:
             raise ClientEventError(f"not subscribed to {channel_name!r} yet; wait for the subscription")
-        size = protocol.encoded_size(data)
+        try:
+            size = protocol.encoded_size(data)
+        except (UnicodeEncodeError, TypeError, ValueError) as exc:
+            raise ClientEventError(f"the message cannot be sent as JSON text ({type(exc).__name__})") from None
         if size > protocol.MAX_EVENT_DATA_BYTES:
             raise ClientEventError(f"the message is {size} bytes; Pusher accepts at most "
                                    f"{protocol.MAX_EVENT_DATA_BYTES} bytes per event")

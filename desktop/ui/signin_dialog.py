@@ -60,6 +60,7 @@ class SignInDialog(QDialog):
         self._url = ""
         self._complete_url = ""
         self._provider = provider_name
+        self._finished = False
 
         self._create_widgets()
         self.pages.addWidget(self._starting_page())
@@ -168,10 +169,12 @@ class SignInDialog(QDialog):
     @Slot()
     def start(self) -> None:
         """Ask for a new code: only ever on the user's request (opening the dialog, or Try again)."""
+        self._finished = False
         self._show_starting()
         self._flow.start()
 
     def reject(self) -> None:
+        self._finished = True
         self._countdown.stop()
         self._flow.cancel()
         super().reject()
@@ -195,6 +198,9 @@ class SignInDialog(QDialog):
 
     @Slot(str, str)
     def _on_signed_in(self, name: str, email: str) -> None:
+        if self._finished:  # cancelled already: the flow undoes the late approval itself
+            return
+        self._finished = True
         self._countdown.stop()
         self.outcome.setText(f"Signed in as {name or email}.")
         self.pages.setCurrentIndex(2)

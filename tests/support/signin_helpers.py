@@ -74,6 +74,7 @@ class HangingKeyring(KeyringBackend):
         super().__init__()
         self.hang = hang
         self.calls: list[str] = []
+        self.call_started: list[float] = []  # time.monotonic() of each call
         self._released = threading.Event()
 
     def release(self) -> None:
@@ -81,6 +82,7 @@ class HangingKeyring(KeyringBackend):
 
     def _block(self, what: str) -> None:
         self.calls.append(what)
+        self.call_started.append(time.monotonic())
         self._released.wait(self.hang)
 
     def get_password(self, service: str, username: str) -> str | None:

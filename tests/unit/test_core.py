@@ -447,3 +447,13 @@ def test_invalid_channel_names_are_refused_up_front():
     for bad in ["", "#server-to-user-1", "has space", "x" * 165]:
         with pytest.raises(ValueError):
             h.core.subscribe(bad, h.now)
+
+
+def test_a_client_event_that_is_not_valid_text_is_refused_not_fatal():
+    h = Harness()
+    h.core.subscribe("private-chat", h.now)
+    h.connect()
+    h.authorize()
+    h.receive(msg("pusher_internal:subscription_succeeded", "private-chat"))
+    with pytest.raises(ClientEventError, match="cannot be sent"):
+        h.core.trigger("private-chat", "client-message-added", {"message": "bad \ud800"}, h.now)

@@ -1,0 +1,489 @@
+"""The chat panel: messages, who is online, and an input that says before sending when a message is too long.
+
+A view plus a little glue. The window hands it the engine's event batches (``handle_events``) and state
+changes (``handle_state``) through the Qt bridge, tells it whether it is visible (``set_visible_in_window``,
+for the unread count) and gives it a sender (``set_sender``) and the name to send as (``set_identity``).
+The panel never touches the network itself.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import time
+
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QFontMetrics,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QPalette,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.chat.delegate import ChatDelegate, error_color, warning_color
+from desktop.chat.messages import (
+    ChatMessage,
+    EchoFilter,
+    check_outgoing,
+    clean_name,
+    client_event_name,
+    new_message_id,
+    outgoing_size,
+    parse_message,
+)
+from desktop.chat.model import ChatModel, ChatRole
+from desktop.chat.presence import PRESENCE_EVENTS, PresenceModel
+from desktop.chat.sender import ChatSender
+from desktop.config_schema import ChatConfig
+from desktop.pusher.protocol import MAX_EVENT_DATA_BYTES
+from desktop.pusher.types import ChannelEvent, State, StateChanged
+
+log = logging.getLogger("desktop.chat")
+
+#: The byte counter turns into a warning from this share of the limit on.
+WARN_SHARE = 0.9
+#: Below this width the online list becomes a strip above the messages.
+NARROW_WIDTH = 520
+SUBSCRIPTION_ERROR = "pusher:subscription_error"
+SUBSCRIPTION_SUCCEEDED = "pusher:subscription_succeeded"
+
+
+def default_display_name() -> str:
+    """The OS user name: what we send as until the window knows the signed-in profile's name."""
+    try:
+        return clean_name(getpass.getuser())
+    except Exception:  # no user name in the environment or the password database
+        return "me"
+
+
+def _plain(label: QLabel) -> QLabel:
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+class ChatInput(QPlainTextEdit):
+    """Enter sends (``submitted``); Shift+Enter starts a new line. Plain text only, also when pasting."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        lines = QFontMetrics(self.font()).lineSpacing()
+        self.setFixedHeight(lines * 3 + 2 * int(self.document().documentMargin()) + 2 * self.frameWidth() + 4)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if modifiers == Qt.KeyboardModifier.ShiftModifier:
+                self.textCursor().insertText("\n")
+                self.ensureCursorVisible()
+                return
+            if modifiers == Qt.KeyboardModifier.NoModifier:
+                self.submitted.emit()
+                return
+        super().keyPressEvent(event)
+
+
+class ChatView(QListView):
+    """The message list: copy (Ctrl+C or the context menu) gives the whole text of a message."""
+
+    retry_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(False)
+        self.setWordWrap(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName("Chat messages")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self._copy(self.currentIndex(), ChatRole.TEXT)
+            return
+        super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = self.indexAt(event.pos())
+        if not index.isValid():
+            return
+        menu = QMenu(self)
+        copy = QAction("Copy message", menu)
+        copy.triggered.connect(lambda: self._copy(index, ChatRole.TEXT))
+        menu.addAction(copy)
+        copy_name = QAction("Copy name", menu)
+        copy_name.triggered.connect(lambda: self._copy(index, ChatRole.NAME))
+        menu.addAction(copy_name)
+        message: ChatMessage | None = index.data(ChatRole.MESSAGE)
+        if message is not None and message.own and message.failed:
+            retry = QAction("Retry sending", menu)
+            retry.triggered.connect(lambda: self.retry_requested.emit(message.id))
+            menu.addAction(retry)
+        menu.exec(event.globalPos())
+
+    @staticmethod
+    def _copy(index: QModelIndex, role: int) -> None:
+        value = index.data(role) if index.isValid() else None
+        if isinstance(value, str):
+            QGuiApplication.clipboard().setText(value)
+
+
+class ChatPanel(QWidget):
+    """The team chat of the original sample, on ``[chat] channel`` / ``[chat] event``."""
+
+    #: incoming messages not yet seen (counted while the panel is hidden in the window)
+    unread_changed = Signal(int)
+
+    def __init__(self, chat: ChatConfig | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.config = chat or ChatConfig()
+        self.channel = self.config.channel
+        self.event_names = frozenset({self.config.event, client_event_name(self.config.event)})
+        self.presence_channel = self.config.presence_channel or None
+        self.model = ChatModel(self)
+        self.presence_model = PresenceModel(self)
+        self._echoes = EchoFilter()
+        self._sender: ChatSender | None = None
+        self._sender_reason = "Sending is not set up yet."
+        self._channel_problem = ""
+        self._identity = default_display_name()
+        self._visible = True
+        self._unread = 0
+        self._create_widgets()
+        self._layout_widgets()
+        self._connect_signals()
+        self._update_online_header()
+        self._update_input_state()
+        self._update_status()
+
+    # -- public API ---------------------------------------------------------------------------------
+    def channels(self) -> list[str]:
+        """The channels the window subscribes to for this panel."""
+        return [self.channel] + ([self.presence_channel] if self.presence_channel else [])
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def unread_count(self) -> int:
+        return self._unread
+
+    @property
+    def current_sender(self) -> ChatSender | None:
+        return self._sender
+
+    def set_identity(self, name: str) -> None:
+        """The display name sent with each message (the signed-in profile's name, or the OS user name)."""
+        self._identity = clean_name(name) if name and name.strip() else default_display_name()
+        self.input.setPlaceholderText(f"Message the team as {self._identity} "
+                                      "(Enter sends, Shift+Enter adds a line)")
+        self._update_input_state()
+
+    def set_sender(self, sender: ChatSender | None, reason: str = "") -> None:
+        """Where messages go; ``None`` turns sending off, with ``reason`` shown to the person."""
+        if self._sender is not None:
+            self._sender.sent.disconnect(self._on_sent)
+            self._sender.failed.disconnect(self._on_failed)
+        self._sender = sender
+        self._sender_reason = "" if sender is not None else (reason or "Sending is not set up.")
+        if sender is not None:
+            sender.sent.connect(self._on_sent, Qt.ConnectionType.QueuedConnection)
+            sender.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
+        self._update_input_state()
+        self._update_status()
+
+    def set_visible_in_window(self, visible: bool) -> None:
+        """Whether a person can see the chat now; shown resets the unread count."""
+        self._visible = visible
+        if visible:
+            self._set_unread(0)
+
+    @Slot(list)
+    def handle_events(self, events: list[ChannelEvent]) -> None:
+        """One batch from the engine (through ``PusherBridge.events_received``); other channels are ignored."""
+        incoming: list[ChatMessage] = []
+        now = time.monotonic()
+        for event in events:
+            if event.channel == self.channel:
+                self._chat_event(event, now, incoming)
+            elif event.channel == self.presence_channel and self.presence_channel is not None:
+                self._presence_event(event)
+        if not incoming:
+            return
+        follow = self._at_bottom()
+        added = self.model.add_incoming(incoming)
+        if follow:
+            self.view.scrollToBottom()
+        if added and not self._visible:
+            self._set_unread(self._unread + added)
+
+    @Slot(object)
+    def handle_state(self, change: StateChanged) -> None:
+        """The connection's state: while it is down nobody is known to be online."""
+        if change.current is not State.CONNECTED:
+            self.presence_model.clear()
+            self._update_online_header(offline=True)
+
+    @Slot()
+    def send_current(self) -> None:
+        """Send what is in the input (Enter and the Send button); refused with the reason before sending."""
+        text = self.input.toPlainText().strip()
+        if not text:
+            return
+        reason = check_outgoing(text, self._identity)
+        if reason is not None:
+            self._update_input_state()
+            return
+        sender = self._sender
+        if sender is None:
+            self._update_input_state()
+            return
+        message = ChatMessage(new_message_id(), self._identity, text, time.time(), own=True, pending=True)
+        self.model.add_own_pending(message)
+        if sender.echoes:
+            self._echoes.expect(message.id, message.name, message.text, time.monotonic())
+        self.input.clear()
+        self.view.scrollToBottom()
+        sender.send(message.id, message.text, message.name)
+
+    # -- widgets ------------------------------------------------------------------------------------
+    def _create_widgets(self) -> None:
+        self.status_label = _plain(QLabel(self))
+        self.status_label.setWordWrap(True)
+        self.status_label.setVisible(False)
+        self.view = ChatView(self)
+        self.view.setModel(self.model)
+        self.delegate = ChatDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.online_header = _plain(QLabel(self))
+        font = self.online_header.font()
+        font.setBold(True)
+        self.online_header.setFont(font)
+        self.online_view = QListView(self)
+        self.online_view.setModel(self.presence_model)
+        self.online_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.online_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.online_view.setFrameShape(QFrame.Shape.NoFrame)
+        self.online_view.setUniformItemSizes(True)
+        self.online_view.setAccessibleName("Online team members")
+        self.input = ChatInput(self)
+        self.input.setAccessibleName("Chat message")
+        self.counter = _plain(QLabel(self))
+        self.counter.setWordWrap(True)
+        self.counter.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setDefault(False)
+        self.set_identity(self._identity)
+
+    def _layout_widgets(self) -> None:
+        online = self.online_box = QWidget(self)
+        online_layout = QVBoxLayout(online)
+        online_layout.setContentsMargins(8, 6, 4, 0)
+        online_layout.setSpacing(4)
+        online_layout.addWidget(self.online_header)
+        online_layout.addWidget(self.online_view, 1)
+        online.setVisible(self.presence_channel is not None)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(online)
+        self._narrow: bool | None = None
+        self._arrange(narrow=False)
+
+        bottom = QHBoxLayout()
+        bottom.setSpacing(6)
+        bottom.addWidget(self.input, 1)
+        bottom.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.splitter, 1)
+        layout.addLayout(bottom)
+        layout.addWidget(self.counter)
+
+    def _connect_signals(self) -> None:
+        self.input.submitted.connect(self.send_current)
+        self.input.textChanged.connect(self._update_input_state)
+        self.send_button.clicked.connect(self.send_current)
+        self.delegate.retry_requested.connect(self.retry)
+        self.view.retry_requested.connect(self.retry)
+        self.presence_model.modelReset.connect(self._update_online_header)
+        self.presence_model.rowsInserted.connect(self._update_online_header)
+        self.presence_model.rowsRemoved.connect(self._update_online_header)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange(narrow=event.size().width() < NARROW_WIDTH)
+
+    def _arrange(self, narrow: bool) -> None:
+        """Wide: the online list beside the messages. Narrow (a slim dock): names flow in a strip on top."""
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        online, view = self.online_box, self.online_view
+        view.setFlow(QListView.Flow.LeftToRight if narrow else QListView.Flow.TopToBottom)
+        view.setWrapping(narrow)
+        view.setUniformItemSizes(not narrow)
+        view.setResizeMode(QListView.ResizeMode.Adjust)
+        view.setSpacing(3 if narrow else 1)
+        line = QFontMetrics(view.font()).height()
+        if narrow:
+            self.splitter.setOrientation(Qt.Orientation.Vertical)
+            self.splitter.insertWidget(0, online)
+            online.setMinimumWidth(0)
+            online.setMinimumHeight(line * 2 + 16)
+            online.setMaximumHeight(line * 6)
+            self.splitter.setStretchFactor(0, 0)
+            self.splitter.setStretchFactor(1, 1)
+            self.splitter.setSizes([line * 3 + 16, max(200, self.height())])
+        else:
+            self.splitter.setOrientation(Qt.Orientation.Horizontal)
+            self.splitter.insertWidget(1, online)
+            online.setMinimumHeight(0)
+            online.setMaximumHeight(16777215)
+            online.setMinimumWidth(120)
+            self.splitter.setStretchFactor(0, 1)
+            self.splitter.setStretchFactor(1, 0)
+            self.splitter.setSizes([max(200, self.width() - 170), 160])
+
+    # -- events -------------------------------------------------------------------------------------
+    def _chat_event(self, event: ChannelEvent, now: float, incoming: list[ChatMessage]) -> None:
+        if event.event in self.event_names:
+            message = parse_message(event.event, event.data, event.received_at)
+            if message is None:
+                return
+            own_id = self._echoes.take(message, now)
+            if own_id is not None:  # the server sent our own message back: it is shown already
+                self.model.mark_sent(own_id)
+            else:
+                incoming.append(message)
+        elif event.event == SUBSCRIPTION_ERROR:
+            self._channel_problem = f"The chat is unavailable: {_error_text(event.data)}"
+            self._update_status()
+        elif event.event == SUBSCRIPTION_SUCCEEDED and self._channel_problem:
+            self._channel_problem = ""
+            self._update_status()
+
+    def _presence_event(self, event: ChannelEvent) -> None:
+        if event.event in PRESENCE_EVENTS:
+            self.presence_model.handle_event(event.event, event.data)
+            self._update_online_header()
+        elif event.event == SUBSCRIPTION_ERROR:
+            self.presence_model.clear()
+            self.online_header.setText("Online: unavailable")
+            self.online_header.setToolTip(f"Could not join {self.presence_channel}: {_error_text(event.data)}")
+
+    @Slot(str)
+    def _on_sent(self, message_id: str) -> None:
+        self.model.mark_sent(message_id)
+
+    @Slot(str, str)
+    def _on_failed(self, message_id: str, reason: str) -> None:
+        log.info("a chat message was not sent: %s", reason)
+        # The echo filter keeps expecting it: if the server sent it after all (a lost answer), the echo
+        # turns the message into "sent" instead of showing it twice.
+        self.model.mark_failed(message_id, reason)
+
+    @Slot(str)
+    def retry(self, message_id: str) -> None:
+        """Send a failed own message again, with the same id."""
+        message = self.model.message(message_id)
+        sender = self._sender
+        if message is None or not message.own or not message.failed or sender is None:
+            return
+        self.model.mark_pending(message_id)
+        if sender.echoes:
+            self._echoes.expect(message.id, message.name, message.text, time.monotonic())
+        sender.send(message.id, message.text, message.name)
+
+    # -- state shown --------------------------------------------------------------------------------
+    def _set_unread(self, count: int) -> None:
+        if count != self._unread:
+            self._unread = count
+            self.unread_changed.emit(count)
+
+    def _at_bottom(self) -> bool:
+        bar = self.view.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 8
+
+    def _update_online_header(self, *_args: object, offline: bool = False) -> None:
+        if offline:
+            self.online_header.setText("Online: not connected")
+            self.online_header.setToolTip("")
+            return
+        self.online_header.setText(f"Online ({self.presence_model.rowCount()})")
+        self.online_header.setToolTip(f"Members of {self.presence_channel}")
+
+    def _update_status(self) -> None:
+        text = self._channel_problem or self._sender_reason
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
+        palette = self.status_label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, error_color(self.palette()) if self._channel_problem
+                         else warning_color(self.palette()))
+        self.status_label.setPalette(palette)
+
+    @Slot()
+    def _update_input_state(self) -> None:
+        """The byte counter, its warning, and whether Send is possible: all before anything is sent."""
+        text = self.input.toPlainText().strip()
+        size = outgoing_size(text, self._identity) if text else 0
+        reason = check_outgoing(text, self._identity) if text else None
+        palette = self.counter.palette()
+        secondary = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
+        if not text:
+            self.counter.setText("")
+            color = secondary
+        elif reason is not None:
+            self.counter.setText(reason)
+            color = error_color(self.palette())
+        elif size >= WARN_SHARE * MAX_EVENT_DATA_BYTES:
+            self.counter.setText(f"{size:,} of {MAX_EVENT_DATA_BYTES:,} bytes: close to the 10 KB limit "
+                                 "of a chat message.")
+            color = warning_color(self.palette())
+        else:
+            self.counter.setText(f"{size:,} of {MAX_EVENT_DATA_BYTES:,} bytes")
+            color = secondary
+        palette.setColor(QPalette.ColorRole.WindowText, color)
+        self.counter.setPalette(palette)
+        self.send_button.setEnabled(bool(text) and reason is None and self._sender is not None)
+        if self._sender is None:
+            self.send_button.setToolTip(self._sender_reason)
+        elif reason is not None:
+            self.send_button.setToolTip(reason)
+        else:
+            self.send_button.setToolTip(f"Send {self._sender.description} (Enter)")
+
+
+def _error_text(data: object) -> str:
+    if isinstance(data, dict):
+        error = data.get("error")
+        status = data.get("status")
+        text = clean_name(str(error)) if error else "refused"
+        return f"{text} ({status})" if isinstance(status, int) else text
+    return "refused"
