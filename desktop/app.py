@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from desktop import resources
 from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
+from desktop.chat.wiring import attach_chat
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.engine import build_client, local_identity
-from desktop.chat.wiring import attach_chat
 from desktop.feed.pipe import FeedPipe
 from desktop.history import HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
@@ -184,7 +184,7 @@ class LoginFeedApp:
         self.pipe.feed_events.connect(self._on_feed_events)
         self.pipe.other_events.connect(self._on_library_events)
         self.bridge.state_changed.connect(self.status.on_state_changed)
-        self.chat.config = config.chat
+        self.chat.reconfigure(config.chat)
         signin = self.signin
         attach_chat(self.chat, client, self.bridge, bearer=None if signin is None else signin.access_token)
         client.subscribe(config.feed.channel)

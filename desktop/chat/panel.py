@@ -180,6 +180,17 @@ class ChatPanel(QWidget):
         self._update_status()
 
     # -- public API ---------------------------------------------------------------------------------
+    def reconfigure(self, chat: ChatConfig) -> None:
+        """Settings changed the chat's channels or event: listen to the new ones (the history stays)."""
+        if chat == self.config:
+            return
+        self.config = chat
+        self.channel = chat.channel
+        self.event_names = frozenset({chat.event, client_event_name(chat.event)})
+        self.presence_channel = chat.presence_channel or None
+        self.presence_model.clear()
+        self._update_online_header()
+
     def channels(self) -> list[str]:
         """The channels the window subscribes to for this panel."""
         return [self.channel] + ([self.presence_channel] if self.presence_channel else [])

@@ -1,0 +1,118 @@
+"""Every field of the selected event, as plain text a person can select and copy, then the raw payload.
+
+Values are single lines: a line break or a bidi override inside a hostile value cannot fake another field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from desktop.feed.events import FeedEvent
+from desktop.feed.model import TYPE_LABELS, exact_local_time, plain_line
+
+EMPTY_TEXT = "Select an event to see every field it carries."
+MAX_DETAIL_CHARS = 1000  # what events.py keeps of any field
+
+_FIELDS = (
+    ("type", "Type"), ("name", "Name"), ("nickname", "Nickname"), ("email", "Email"), ("user_id", "User ID"),
+    ("connection", "Connection"), ("client_name", "Application"), ("country", "Country"), ("city", "City"),
+    ("ip", "IP address"), ("logins_count", "Logins"), ("at", "Time (UTC)"), ("local", "Time (local)"),
+    ("received_at", "Received (UTC)"), ("picture", "Picture"), ("event", "Event"), ("channel", "Channel"),
+    ("reason", "Reason"),
+)
+_LABEL_WIDTH = max(len(label) for _, label in _FIELDS) + 1
+# JSON escapes C0 controls itself; these would still reorder or break the lines around them.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def raw_json(data: object) -> str:
+    """The payload pretty-printed; anything JSON cannot express is shown by its ``repr``."""
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(data)
+    return _JSON_UNSAFE.sub(_escape, text)
+
+
+def detail_text(ev: FeedEvent) -> str:
+    """What the pane shows (and Copy copies): ``Label: value`` per field, then the raw payload."""
+    lines = []
+    for name, label in _FIELDS:
+        if name == "type":
+            value: object = TYPE_LABELS.get(ev.type, ev.type)
+        elif name == "local":
+            value = exact_local_time(ev)
+        else:
+            value = getattr(ev, name)
+        if value is None or value == "":
+            if name == "reason":
+                continue
+            value = "—"
+        lines.append(f"{label + ':':<{_LABEL_WIDTH}} {plain_line(str(value), MAX_DETAIL_CHARS + 1)}")
+    lines += ["", "Payload:", raw_json(ev.data)]
+    return "\n".join(lines)
+
+
+class EventDetail(QWidget):
+    """A read-only plain-text pane with a Copy button; empty until an event is selected."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("eventDetail")
+        self._event: FeedEvent | None = None
+        self.title = QLabel("Details")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy every field and the payload")
+        self.copy_button.setEnabled(False)
+        self.copy_button.clicked.connect(self.copy)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setUndoRedoEnabled(False)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setPlaceholderText(EMPTY_TEXT)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addStretch(1)
+        header.addWidget(self.copy_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.text, 1)
+
+    @property
+    def current_event(self) -> FeedEvent | None:
+        return self._event
+
+    @Slot(object)
+    def set_event(self, ev: FeedEvent | None) -> None:
+        self._event = ev
+        self.text.setPlainText(detail_text(ev) if ev is not None else "")
+        self.copy_button.setEnabled(ev is not None)
+
+    @Slot()
+    def copy(self) -> None:
+        if self._event is None:
+            return
+        QGuiApplication.clipboard().setText(self.text.toPlainText())
+        self.copy_button.setText("Copied")
+        QTimer.singleShot(1500, self, self._reset_copy_label)  # dropped if the pane is gone
+
+    def _reset_copy_label(self) -> None:
+        self.copy_button.setText("Copy")

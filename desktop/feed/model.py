@@ -1,0 +1,194 @@
+"""The feed's rows: newest on top, capped, one ranged insert per batch.
+
+Each row is the :class:`FeedEvent` itself (no wrapper object per row). Text shown from here is plain text
+with control and bidi characters neutralised (:func:`plain_line`); a name like ``<b>x</b>`` stays literal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from desktop.feed.events import FeedEvent
+from desktop.feed.stats import event_time
+
+DEFAULT_MAX_ROWS = 5_000
+TYPE_LABELS = {"signup": "Sign up", "login": "Log in", "unrecognised": "Unrecognised"}
+MAX_LINE_CHARS = 300
+"""Painted text is elided to the row's width anyway; this only bounds the work for hostile 1,000-char fields."""
+
+_BREAKS = re.compile("[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SEARCH_FIELDS = ("name", "email", "user_id", "connection", "client_name", "country", "city", "ip")
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def plain_line(text: str | None, limit: int = MAX_LINE_CHARS) -> str:
+    """One safe line: breaks become spaces, other control/bidi characters U+FFFD, clipped to ``limit``."""
+    if not text:
+        return ""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if text.isascii() and text.isprintable():  # the common case
+        return text
+    return _UNPRINTABLE.sub("\ufffd", _BREAKS.sub(" ", text))
+
+
+def who(ev: FeedEvent) -> str:
+    """The row's headline: a person's name, else nickname, email or id; for unrecognised events the event name."""
+    if ev.type == "unrecognised":
+        return ev.event or "(no event name)"
+    return ev.name or ev.nickname or ev.email or ev.user_id or "(unknown user)"
+
+
+def place(ev: FeedEvent) -> str:
+    return " · ".join(plain_line(p, 60) for p in (ev.country, ev.city) if p)
+
+
+def via(ev: FeedEvent) -> str:
+    return " / ".join(plain_line(p, 120) for p in (ev.connection, ev.client_name) if p)
+
+
+def local_datetime(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch).astimezone()
+
+
+def exact_local_time(ev: FeedEvent) -> str:
+    """``Sat 21 Nov 2026 06:01:02 CET``, with a note when the producer sent no time of its own."""
+    try:
+        text = local_datetime(event_time(ev)).strftime("%a %d %b %Y %H:%M:%S %Z")
+    except (OverflowError, OSError, ValueError):
+        return "unknown time"
+    return text if ev.at else f"{text} (received; the event carried no time)"
+
+
+def search_blob(ev: FeedEvent) -> str:
+    """Casefolded searchable text of one event (fields joined by a newline, which no search term contains)."""
+    return "\n".join([v for v in (getattr(ev, f) for f in _SEARCH_FIELDS) if v]).casefold()
+
+
+class FeedModel(QAbstractListModel):
+    """Rows newest first; :meth:`add_events` takes a batch in arrival order (oldest to newest)."""
+
+    EventRole = int(Qt.ItemDataRole.UserRole) + 1  #: the FeedEvent
+    TypeRole = EventRole + 1  #: "signup" | "login" | "unrecognised"
+    CountryRole = EventRole + 2  #: the country as sent ("" when absent)
+    SortRole = EventRole + 3  #: event time, epoch seconds (float)
+    SearchRole = EventRole + 4  #: casefolded text the search box matches against
+
+    def __init__(self, max_rows: int = DEFAULT_MAX_ROWS, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
+        self._max_rows = max_rows
+        self._rows: list[FeedEvent] = []
+        self._blobs: list[str | None] = []  # search text, computed on first use (only while searching)
+
+    @property
+    def max_rows(self) -> int:
+        return self._max_rows
+
+    # -- Qt model API -----------------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        row = index.row()
+        if not index.isValid() or not 0 <= row < len(self._rows):
+            return None
+        ev = self._rows[row]
+        if role == _EVENT:
+            return ev
+        if role == _DISPLAY:
+            return self._summary(ev)
+        if role == _TYPE:
+            return ev.type
+        if role == _COUNTRY:
+            return ev.country or ""
+        if role == _SORT:
+            return event_time(ev)
+        if role == _SEARCH:
+            return self.search_blob(row)
+        if role == _TOOLTIP:
+            return exact_local_time(ev)
+        return None
+
+    # -- feed API ---------------------------------------------------------------------------------------
+    def add_events(self, events: Sequence[FeedEvent]) -> None:
+        """Put ``events`` (oldest first) on top: one ranged removal of the oldest rows, one ranged insert."""
+        batch = list(events)
+        if len(batch) > self._max_rows:  # only the newest can stay anyway
+            batch = batch[-self._max_rows:]
+        count = len(batch)
+        if not count:
+            return
+        present = len(self._rows)
+        overflow = present + count - self._max_rows
+        if overflow > 0:
+            self.beginRemoveRows(QModelIndex(), present - overflow, present - 1)
+            del self._rows[present - overflow:]
+            del self._blobs[present - overflow:]
+            self.endRemoveRows()
+        batch.reverse()
+        self.beginInsertRows(QModelIndex(), 0, count - 1)
+        self._rows[0:0] = batch
+        self._blobs[0:0] = [None] * count
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        if not self._rows:
+            return
+        self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
+        self._rows.clear()
+        self._blobs.clear()
+        self.endRemoveRows()
+
+    def event_at(self, row: int) -> FeedEvent:
+        """The event in ``row`` (0 is the newest); IndexError outside the model."""
+        if not 0 <= row < len(self._rows):
+            raise IndexError(row)
+        return self._rows[row]
+
+    def search_blob(self, row: int) -> str:
+        blob = self._blobs[row]
+        if blob is None:
+            blob = self._blobs[row] = search_blob(self._rows[row])
+        return blob
+
+    def events(self) -> list[FeedEvent]:
+        """A copy of all rows, newest first."""
+        return list(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @staticmethod
+    def _summary(ev: FeedEvent) -> str:
+        parts = [TYPE_LABELS.get(ev.type, ev.type), plain_line(who(ev))]
+        if ev.type == "unrecognised":
+            parts.append(plain_line(ev.reason))
+        elif ev.email and ev.email != who(ev):
+            parts.append(plain_line(ev.email))
+        parts += [place(ev), via(ev)]
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            parts.append(local_datetime(event_time(ev)).strftime("%H:%M:%S"))
+        return " · ".join(p for p in parts if p)
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_EVENT = FeedModel.EventRole
+_TYPE = FeedModel.TypeRole
+_COUNTRY = FeedModel.CountryRole
+_SORT = FeedModel.SortRole
+_SEARCH = FeedModel.SearchRole

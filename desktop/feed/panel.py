@@ -1,0 +1,432 @@
+"""The Feed tab: toolbar (search, filters, pause, export), public-channel warning, counters and chart, and
+the list with the detail pane beside it.
+
+``add_events`` is the one way in. Counters and the chart always count every event; the list can be
+paused, in which case events wait in a buffer and all arrive, in order, on resume.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from datetime import tzinfo
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.feed.chart import MinuteChart
+from desktop.feed.delegate import badge_colors
+from desktop.feed.detail import EventDetail
+from desktop.feed.events import FeedEvent
+from desktop.feed.filters import FeedFilterProxy
+from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
+from desktop.feed.stats import FeedStats
+from desktop.feed.view import FeedView
+
+log = logging.getLogger("desktop.feed")
+
+#: CSV columns: the FeedEvent fields in their order, without the raw payload
+CSV_COLUMNS = tuple(f.name for f in fields(FeedEvent) if f.name != "data")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_COUNTRY_CHARS = 64  # longer "countries" are searchable but not offered in the combo
+_TYPE_CHOICES = (("All types", None), ("Sign ups", "signup"), ("Log ins", "login"), ("Unrecognised", "unrecognised"))
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or tab/CR) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def write_csv(events: Sequence[FeedEvent], path: str | Path) -> int:
+    """Write ``events`` as CSV (UTF-8 with a BOM, so spreadsheets read accents right); returns the row count."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for ev in events:
+            writer.writerow([spreadsheet_safe(getattr(ev, name)) for name in CSV_COLUMNS])
+    return len(events)
+
+
+def _plain(label: QLabel) -> QLabel:
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def _quiet(label: QLabel) -> QLabel:
+    """Secondary text: the palette's placeholder colour (follows light/dark palettes, stays readable)."""
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return label
+
+
+class _Swatch(QWidget):
+    """A small square in a badge's colour (follows the palette, like the badges)."""
+
+    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._kind = kind
+        side = max(8, self.fontMetrics().height() // 2 + 2)
+        self.setFixedSize(QSize(side, side))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(badge_colors(self._kind, self.palette())[0])
+        painter.drawRoundedRect(self.rect(), 2, 2)
+        painter.end()
+
+
+class FeedPanel(QWidget):
+    """The feed tab. ``clock``/``tz`` make times testable; ``max_rows`` caps the list."""
+
+    #: the selected FeedEvent, or None when nothing is selected
+    selection_changed = Signal(object)
+    #: a person-readable line after each export attempt ("Exported 12 rows to …" or the error)
+    export_finished = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.time,
+                 tz: tzinfo | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> None:
+        super().__init__(parent)
+        self.setObjectName("feedPanel")
+        self._paused = False
+        self._buffer: deque[FeedEvent] = deque(maxlen=max_rows)  # older ones the model's cap would drop anyway
+        self._buffered = 0
+        self._countries: set[str] = set()
+
+        self.model = FeedModel(max_rows, self)
+        self.proxy = FeedFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.stats = FeedStats(clock, tz)
+        self.view = FeedView(clock=clock, max_rows=max_rows)
+        self.view.setModel(self.proxy)
+        self.detail = EventDetail()
+        self.chart = MinuteChart(self.stats, clock=clock)
+
+        self._create_toolbar()
+        self._create_warning()
+        self._create_counters()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("feedSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([720, 320])
+        self.footer = _plain(QLabel())
+        self.footer.setObjectName("feedFooter")
+        _quiet(self.footer)
+        self.export_status = _plain(QLabel())
+        self.export_status.setObjectName("feedExportStatus")
+        _quiet(self.export_status)
+        footer = QHBoxLayout()
+        footer.addWidget(self.footer, 1)
+        footer.addWidget(self.export_status)
+
+        top = QHBoxLayout()
+        top.setSpacing(16)
+        top.addWidget(self.counters, 0)
+        top.addWidget(self.chart, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.setSpacing(8)
+        layout.addLayout(self.toolbar)
+        layout.addWidget(self.warning)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+        layout.addLayout(footer)
+
+        self._connect_signals()
+        self._update_counters()
+        self._update_footer()
+
+    # -- building ---------------------------------------------------------------------------------------
+    def _create_toolbar(self) -> None:
+        self.search = QLineEdit()
+        self.search.setObjectName("feedSearch")
+        self.search.setPlaceholderText("Search name, email, user ID, IP, city… (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(220)
+        self.type_combo = QComboBox()
+        self.type_combo.setObjectName("feedTypeFilter")
+        for label, kind in _TYPE_CHOICES:
+            self.type_combo.addItem(label, kind)
+        self.country_combo = QComboBox()
+        self.country_combo.setObjectName("feedCountryFilter")
+        self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.country_combo.setMinimumContentsLength(10)
+        self.country_combo.addItem("All countries", None)
+        self.paused_label = _plain(QLabel())
+        self.paused_label.setObjectName("feedPausedLabel")
+        self.paused_label.hide()
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("feedPauseButton")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Stop the list from moving; new events wait and nothing is lost")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setObjectName("feedExportButton")
+        self.export_button.setToolTip("Save the rows shown (with the current filters) as a CSV file")
+        self.toolbar = QHBoxLayout()
+        self.toolbar.setSpacing(6)
+        self.toolbar.addWidget(self.search, 3)
+        self.toolbar.addWidget(self.type_combo)
+        self.toolbar.addWidget(self.country_combo)
+        self.toolbar.addStretch(1)
+        self.toolbar.addWidget(self.paused_label)
+        self.toolbar.addWidget(self.pause_button)
+        self.toolbar.addWidget(self.export_button)
+        self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        self.find_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.find_shortcut.activated.connect(self.focus_search)
+
+    def _create_warning(self) -> None:
+        self.warning = QFrame()
+        self.warning.setObjectName("publicChannelWarning")
+        # Fixed colours on purpose: the same amber bar with dark text reads on light and dark palettes.
+        self.warning.setStyleSheet(
+            "#publicChannelWarning { background: #fff3cd; border: 1px solid #e0b252; border-radius: 4px; }"
+            "#publicChannelWarning QLabel { color: #4d3800; background: transparent; }")
+        icon = _plain(QLabel())
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
+        self.warning_label = _plain(QLabel())
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout(self.warning)
+        row.setContentsMargins(8, 5, 8, 5)
+        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.warning_label, 1)
+        self.warning.hide()
+
+    def _create_counters(self) -> None:
+        self.counters = QFrame()
+        self.counters.setObjectName("feedCounters")
+        grid = QGridLayout(self.counters)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(2)
+        for column, title in ((2, "Last hour"), (3, "Today")):
+            header = _plain(QLabel(title))
+            _quiet(header)
+            grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignRight)
+        self.counter_labels: dict[str, QLabel] = {}
+        for row, (kind, title) in enumerate((("signup", "Sign ups"), ("login", "Log ins")), start=1):
+            grid.addWidget(_Swatch(kind), row, 0, Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(_plain(QLabel(title)), row, 1)
+            for column, span in ((2, "hour"), (3, "today")):
+                value = _plain(QLabel("0"))
+                value.setObjectName(f"{kind}_{span}")
+                font = value.font()
+                font.setBold(True)
+                font.setPointSizeF(font.pointSizeF() * 1.25 if font.pointSizeF() > 0 else 12)
+                value.setFont(font)
+                value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                grid.addWidget(value, row, column)
+                self.counter_labels[f"{kind}_{span}"] = value
+        grid.setRowStretch(3, 1)
+        self.counters.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+
+    def _connect_signals(self) -> None:
+        self.search.textChanged.connect(self._apply_filters)
+        self.type_combo.currentIndexChanged.connect(self._apply_filters)
+        self.country_combo.currentIndexChanged.connect(self._apply_filters)
+        self.pause_button.toggled.connect(self.set_paused)
+        self.export_button.clicked.connect(self._ask_export_path)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.chart.refreshed.connect(self._update_counters)
+        for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset):
+            signal.connect(self._update_footer)
+        clear_search = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search)
+        clear_search.setContext(Qt.ShortcutContext.WidgetShortcut)
+        clear_search.activated.connect(self.search.clear)
+
+    # -- public API -------------------------------------------------------------------------------------
+    def add_events(self, events: Sequence[FeedEvent]) -> None:
+        """New events in arrival order (oldest first). Counted at once; listed at once unless paused."""
+        batch = list(events)
+        if not batch:
+            return
+        self.stats.add(batch)
+        self.chart.schedule_update()
+        if self._paused:
+            self._buffer.extend(batch)
+            self._buffered += len(batch)
+            self._update_paused_label()
+            return
+        self._show(batch)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @Slot(bool)
+    def set_paused(self, paused: bool) -> None:
+        """Pause: the list stops moving and new events wait. Resume: every waiting event arrives, in order."""
+        paused = bool(paused)
+        if paused == self._paused:
+            return
+        self._paused = paused
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(paused)
+        self.pause_button.blockSignals(False)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if not paused:
+            waiting = list(self._buffer)
+            self._buffer.clear()
+            self._buffered = 0
+            if waiting:
+                self._show(waiting)
+        self._update_paused_label()
+
+    @property
+    def buffered_count(self) -> int:
+        """Events waiting for Resume."""
+        return self._buffered
+
+    def set_public_channel_warning(self, channel: str | None) -> None:
+        """Show the warning for a public feed channel (None or "" hides it)."""
+        if channel:
+            self.warning_label.setText(
+                f"Anyone who has the app key can read {plain_line(channel, 200)}: it is a public channel.")
+            self.warning.show()
+        else:
+            self.warning_label.clear()
+            self.warning.hide()
+
+    def export_visible_csv(self, path: str | Path) -> int | None:
+        """Write the rows shown (filters applied, newest first) to ``path``; the count, or None on failure."""
+        events = self.proxy.visible_events()
+        try:
+            count = write_csv(events, path)
+        except OSError as exc:
+            message = f"Could not export to {Path(path).name}: {exc.strerror or exc}"
+            log.warning("CSV export failed: %s", exc)
+            self.export_status.setText(message)
+            self.export_finished.emit(message)
+            return None
+        message = f"Exported {count:,} row{'s' if count != 1 else ''} to {Path(path).name}"
+        self.export_status.setText(message)
+        self.export_finished.emit(message)
+        return count
+
+    def clear(self) -> None:
+        """Forget the list, the buffer and the counters."""
+        self._buffer.clear()
+        self._buffered = 0
+        self.model.clear()
+        self.stats.clear()
+        self._countries.clear()
+        self._rebuild_country_combo()
+        self.chart.refresh()
+        self._update_paused_label()
+
+    @Slot()
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    # -- internals --------------------------------------------------------------------------------------
+    def _show(self, batch: list[FeedEvent]) -> None:
+        self.model.add_events(batch)
+        self._note_countries(batch)
+
+    def _note_countries(self, batch: list[FeedEvent]) -> None:
+        known = self._countries
+        new = {ev.country for ev in batch if ev.country and ev.country not in known}
+        if not new:
+            return
+        # Rebuilt from what the list holds, so hostile "countries" cannot grow the combo without bound.
+        self._countries = {c for c in self.proxy.countries() if len(c) <= MAX_COUNTRY_CHARS}
+        self._rebuild_country_combo()
+
+    def _rebuild_country_combo(self) -> None:
+        combo = self.country_combo
+        current = combo.currentData()
+        combo.blockSignals(True)
+        try:
+            combo.clear()
+            combo.addItem("All countries", None)
+            choices = set(self._countries)
+            if current:
+                choices.add(current)  # the active filter stays selectable even if its rows are gone
+            for country in sorted(choices):
+                combo.addItem(plain_line(country, MAX_COUNTRY_CHARS), country)
+            combo.setCurrentIndex(max(0, combo.findData(current)) if current else 0)
+        finally:
+            combo.blockSignals(False)
+
+    @Slot()
+    def _apply_filters(self) -> None:
+        self.proxy.set_filters(kind=self.type_combo.currentData(), country=self.country_combo.currentData(),
+                               text=self.search.text())
+        current = self.view.currentIndex()
+        if current.isValid() and self.view.selectionModel().isSelected(current):
+            self.view.scrollTo(current, QAbstractItemView.ScrollHint.PositionAtCenter)
+        else:
+            self.view.jump_to_top()
+        self._update_footer()
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        ev = rows[0].data(FeedModel.EventRole) if rows else None
+        self.detail.set_event(ev)
+        self.selection_changed.emit(ev)
+
+    def selected_event(self) -> FeedEvent | None:
+        return self.detail.current_event
+
+    @Slot()
+    def _update_counters(self) -> None:
+        counts = self.stats.counts()
+        values = {"signup_hour": counts.signups_hour, "login_hour": counts.logins_hour,
+                  "signup_today": counts.signups_today, "login_today": counts.logins_today}
+        for key, value in values.items():
+            self.counter_labels[key].setText(f"{value:,}")
+
+    @Slot()
+    def _update_footer(self, *args: object) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        if self.proxy.is_filtering():
+            self.footer.setText(f"Showing {shown:,} of {total:,} events")
+        else:
+            self.footer.setText(f"{total:,} event{'s' if total != 1 else ''}")
+
+    def _update_paused_label(self) -> None:
+        if self._paused:
+            self.paused_label.setText(f"Paused — {self._buffered:,} new")
+            self.paused_label.show()
+        else:
+            self.paused_label.hide()
+
+    @Slot()
+    def _ask_export_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export visible rows", "login-feed.csv", "CSV files (*.csv)")
+        if path:
+            self.export_visible_csv(path)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1000, 700)
+
