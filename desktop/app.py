@@ -117,7 +117,9 @@ class LoginFeedApp:
             self.signin = None
         self.window.set_signed_in(None, can_sign_in=self.signin is not None)
         if self.signin is None:
-            self.chat.set_identity(local_identity()["user_info"]["name"])
+            name = local_identity()["user_info"]["name"]
+            self.chat.set_identity(name)
+            self.status.set_user(f"{name} (local signing)" if config.authorization.mode == "local" else None)
             self._connect()
             return
         signin = self.signin

@@ -212,6 +212,7 @@ class ChatPanel(QWidget):
         self._identity = clean_name(name) if name and name.strip() else default_display_name()
         self.input.setPlaceholderText(f"Message the team as {self._identity} "
                                       "(Enter sends, Shift+Enter adds a line)")
+        self.input.viewport().update()  # seen stale on X11 after a sign-in: repaint the placeholder now
         self._update_input_state()
 
     def set_sender(self, sender: ChatSender | None, reason: str = "") -> None:

@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.chat_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
         self._build_menus()
         self.resize(1280, 800)
+        self.resizeDocks([self.chat_dock], [360], Qt.Orientation.Horizontal)  # the feed is the main thing
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

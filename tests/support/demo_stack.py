@@ -1,86 +1,140 @@
-"""`make demo`: a local Pusher server, a trickle of realistic sample events, and `login-feed tail`.
+"""`make demo`: the whole Login Feed stack on this machine, no internet needed.
 
-Everything runs on loopback and stops on Ctrl+C. (The full demo stack, with a local OpenID provider,
-the authorization server and the window, replaces this once they exist.)
+Starts soketi (Pusher), a local OpenID provider with the device flow and demo users, `login-feed
+authserver` (remote authorization), `login-feed simulate` (a gentle stream of sample events) and the
+window in remote mode. Sign in from the window: open the code's page in a browser (the local provider
+accepts any user name), or type the code into this terminal to approve it as Ada Lovelace. Ctrl+C or
+closing the window stops everything. Without a display, the feed is tailed in the terminal instead.
 """
 
 from __future__ import annotations
 
-import itertools
+import argparse
+import contextlib
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from support.oidc_provider import OidcProvider
+from support.server_process import free_loopback_port
 from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 
 ROOT = Path(__file__).resolve().parents[2]
-CHANNEL = "private-login-feed"
-PEOPLE = [("Ada Lovelace", "GB", "London"), ("Grace Hopper", "US", "Arlington"), ("Alan Turing", "GB", "Wilmslow"),
-          ("Hedy Lamarr", "AT", "Vienna"), ("Katherine Johnson", "US", "Hampton"), ("Kenji Tanaka", "JP", "Osaka"),
-          ("Amara Okafor", "NG", "Lagos"), ("Lucía Fernández", "ES", "Sevilla"), ("Noor Haddad", "JO", "Amman"),
-          ("Mateus Silva", "BR", "Recife")]
-CONNECTIONS = ["Username-Password-Authentication", "google-oauth2", "github", "windowslive"]
-APPS = ["Support Portal", "Mobile App", "Billing"]
+LOGIN_FEED = str(ROOT / ".venv" / "bin" / "login-feed")
+DEMO_USER = "auth0|demo-ada"
 
 
-def sample_event(n: int, rng: random.Random) -> tuple[str, dict[str, object]]:
-    name, country, city = rng.choice(PEOPLE)
-    signup = rng.random() < 0.1
-    user = name.lower().replace(" ", ".")
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    payload = {"v": 1, "type": "signup" if signup else "login", "user_id": f"auth0|{abs(hash(user)) % 10**8}",
-               "email": f"{user}@example.com", "name": name, "nickname": user.split(".")[0],
-               "picture": f"https://example.com/avatars/{user}.png", "connection": rng.choice(CONNECTIONS),
-               "client_name": rng.choice(APPS), "country": country, "city": city,
-               "ip": f"203.0.113.{n % 250}", "logins_count": 1 if signup else rng.randint(2, 400), "at": now,
-               "updated_at": now, "app_metadata": {"signedUp": signup}}
-    return ("user-signedUp" if signup else "user-loggedIn"), payload
+def say(text: str) -> None:
+    print(f"demo: {text}", file=sys.stderr, flush=True)
 
 
-def publish_forever(soketi: Soketi, stop: threading.Event) -> None:
-    rng = random.Random()
-    for n in itertools.count():
-        if stop.wait(rng.uniform(0.5, 2.0)):
+def write_config(path: Path, soketi: Soketi, provider: OidcProvider | None, authserver_port: int) -> None:
+    lines = [
+        "[pusher]", f'key = "{APP_KEY}"', 'host = "127.0.0.1"', f"port = {soketi.port}", "tls = false",
+        f'app_id = "{APP_ID}"', "",
+        "[feed]", 'channel = "private-login-feed"', "",
+    ]
+    if provider is None:
+        lines += ["[authorization]", 'mode = "local"', ""]
+    else:
+        base = f"http://127.0.0.1:{authserver_port}"
+        lines += [
+            "[auth0]", f'issuer = "{provider.issuer}"', f'client_id = "{provider.client_id}"',
+            f'audience = "{provider.audience}"', "",
+            "[authorization]", 'mode = "remote"', f'endpoint = "{base}/pusher/auth"',
+            f'user_endpoint = "{base}/pusher/user-auth"', "",
+            "[chat]", 'send = "endpoint"', f'message_endpoint = "{base}/message"', "",
+        ]
+    path.write_text("\n".join(lines))
+
+
+def wait_healthy(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up within {timeout:g} s")
+
+
+def approve_from_terminal(provider: OidcProvider, stop: threading.Event) -> None:
+    """Each line typed here is taken as a user code and approved as the demo user."""
+    for line in sys.stdin:
+        if stop.is_set():
             return
-        event, payload = sample_event(n, rng)
+        code = line.strip()
+        if not code:
+            continue
         try:
-            soketi.trigger(CHANNEL, event, payload)
-        except Exception as exc:
-            print(f"demo: could not publish: {exc}", file=sys.stderr)
+            provider.approve(code, sub=DEMO_USER)
+            say(f"approved {code} as Ada Lovelace")
+        except Exception as exc:  # a typo: say so and keep listening
+            say(f"could not approve {code!r}: {exc}")
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=2.0, help="sample events per second (default 2)")
+    parser.add_argument("--headless", action="store_true", help="tail the feed in the terminal, no window")
+    args = parser.parse_args()
+    headless = args.headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if headless and not args.headless:
+        say("no display found: tailing the feed in this terminal instead of opening the window")
+    processes: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()
-    with Soketi() as soketi, tempfile.TemporaryDirectory(prefix="login-feed-demo-") as tmp:
-        config = Path(tmp) / "config.toml"
-        config.write_text(f'[pusher]\nkey = "{APP_KEY}"\nhost = "127.0.0.1"\nport = {soketi.port}\ntls = false\n'
-                          f'app_id = "{APP_ID}"\n\n[authorization]\nmode = "local"\n\n[feed]\nchannel = "{CHANNEL}"\n')
-        print(f"demo: soketi on 127.0.0.1:{soketi.port}, config in {config}; Ctrl+C stops everything",
-              file=sys.stderr)
-        publisher = threading.Thread(target=publish_forever, args=(soketi, stop), daemon=True)
-        publisher.start()
-        env = dict(os.environ, LOGIN_FEED_PUSHER_SECRET=APP_SECRET)
-        tail = subprocess.Popen([str(ROOT / ".venv" / "bin" / "login-feed"), "--config", str(config), "tail",
-                                 "--format", "text"], env=env)
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="login-feed-demo-")))
+        soketi = stack.enter_context(Soketi())
+        provider = None if headless else stack.enter_context(OidcProvider(interval=2, device_code_ttl=900))
+        authserver_port = free_loopback_port()
+        config = tmp / "config.toml"
+        write_config(config, soketi, provider, authserver_port)
+        env = dict(os.environ, LOGIN_FEED_PUSHER_SECRET=APP_SECRET,
+                   # The demo signs in afresh each time and stores nothing in your real keyring.
+                   PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+        say(f"soketi on 127.0.0.1:{soketi.port}; configuration in {config}")
+
+        def spawn(*argv: str) -> subprocess.Popen[bytes]:
+            process = subprocess.Popen([LOGIN_FEED, "--config", str(config), *argv], env=env)
+            processes.append(process)
+            return process
+
         try:
-            return tail.wait()
+            if provider is not None:
+                spawn("authserver", "--port", str(authserver_port))
+                wait_healthy(f"http://127.0.0.1:{authserver_port}/healthz")
+                say(f"OpenID provider at {provider.issuer}, authorization server on 127.0.0.1:{authserver_port}")
+            spawn("simulate", "--rate", str(args.rate))
+            if provider is None:
+                main_process = spawn("tail", "--format", "text")
+            else:
+                main_process = spawn("--data-dir", str(tmp / "data"))
+                say("the window asks you to sign in: open the page it shows in a browser (any user name works "
+                    "there), or type the code here and press Enter to approve it as Ada Lovelace")
+                threading.Thread(target=approve_from_terminal, args=(provider, stop), daemon=True).start()
+            return main_process.wait() or 0
         except KeyboardInterrupt:
-            tail.wait(timeout=10)
             return 0
         finally:
             stop.set()
-            if tail.poll() is None:
-                tail.terminate()
-                tail.wait(timeout=10)
-            time.sleep(0)
+            for process in reversed(processes):
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            say("stopped everything")
 
 
 if __name__ == "__main__":
