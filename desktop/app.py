@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
@@ -88,19 +88,21 @@ class LoginFeedApp:
         return tray
 
     def start(self) -> None:
+        """Show the window, restore the history, and only then connect: live events go above old ones."""
         self.window.restore_layout()
         self.window.show()
-        self._restore_history()
-        self.apply_config(self.config)
-
-    def _restore_history(self) -> None:
         limit = self.feed.model.max_rows
         future = self.history.recent(limit)  # runs on the writer's thread, after what is queued
-        run_in_background(lambda: list(reversed(future.result(timeout=30))), self.feed.add_events,
+        run_in_background(lambda: list(reversed(future.result(timeout=30))), self._history_restored,
                           self._history_failed, name="history-restore")
+
+    def _history_restored(self, rows: list) -> None:
+        self.feed.add_events(rows)
+        self.apply_config(self.config)
 
     def _history_failed(self, exc: BaseException) -> None:
         self.window.statusBar().showMessage(f"Could not read the history: {exc}", 10_000)
+        self.apply_config(self.config)
 
     # -- connection -------------------------------------------------------------------------------------
     def apply_config(self, config: Config) -> None:
@@ -237,6 +239,7 @@ class LoginFeedApp:
     # -- settings and shutdown --------------------------------------------------------------------------
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.config, self.prefs, self.window, secrets=self.secrets)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self.apply_config)
         dialog.open()
 
@@ -256,7 +259,10 @@ def run_window(config_path: Path | None, data_dir: Path | None) -> int:
     qapp.setQuitOnLastWindowClosed(True)
     data_dir = resources.data_dir(data_dir)
     try:
-        config = load_config(config_path, os.environ)
+        if config_path is not None and not config_path.exists():
+            config = Config(path=config_path)  # a first run with a chosen path: Settings will write it there
+        else:
+            config = load_config(config_path, os.environ)
     except ConfigError as exc:
         QMessageBox.critical(None, "Login Feed", f"The configuration could not be read:\n\n{exc}")
         return 2

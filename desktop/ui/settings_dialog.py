@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -36,7 +37,23 @@ from desktop.config_schema import (
     PusherConfig,
 )
 from desktop.secrets import SecretStore
+from desktop.signing.signatures import decode_master_key
 from desktop.ui.background import run_in_background
+
+
+def format_headers(headers: dict[str, str]) -> str:
+    return "; ".join(f"{name}: {value}" for name, value in headers.items())
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """``Name: value; Other: value`` -> a dict; a part without a colon is a ConfigError naming it."""
+    headers: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, colon, value = part.partition(":")
+        if not colon or not name.strip():
+            raise ConfigError(f"[authorization] headers: expected 'Name: value' separated by ';', got {part!r}")
+        headers[name.strip()] = value.strip()
+    return headers
 
 
 def _opt(text: str) -> str | None:
@@ -125,6 +142,14 @@ class SettingsDialog(QDialog):
         form.addRow("Endpoint", self._line("authorization.endpoint", authz.endpoint, "https://…/pusher/auth"))
         form.addRow("User endpoint", self._line("authorization.user_endpoint", authz.user_endpoint,
                                                 "https://…/pusher/user-auth"))
+        form.addRow("Extra headers", self._line("authorization.headers", format_headers(authz.headers),
+                                                "Name: value; Other-Name: value"))
+        timeout = QDoubleSpinBox()
+        timeout.setRange(1.0, 120.0)
+        timeout.setSuffix(" s")
+        timeout.setValue(authz.timeout)
+        self.fields["authorization.timeout"] = timeout
+        form.addRow("Endpoint timeout", timeout)
         form.addRow(QLabel("Auth0 (device-code sign-in)"))
         form.addRow("Domain", self._line("auth0.domain", auth0.domain, "example.eu.auth0.com"))
         form.addRow("Issuer", self._line("auth0.issuer", auth0.issuer, "or any OpenID provider URL"))
@@ -176,9 +201,11 @@ class SettingsDialog(QDialog):
             pusher=PusherConfig(key=text("pusher.key").strip(), cluster=_opt(text("pusher.cluster")),
                                 host=_opt(text("pusher.host")), port=port or None,
                                 tls=f["pusher.tls"].isChecked(), app_id=_opt(text("pusher.app_id"))),  # type: ignore[attr-defined]
-            authorization=dataclasses.replace(
-                self._config.authorization, mode=f["authorization.mode"].currentData(),  # type: ignore[attr-defined]
-                endpoint=_opt(text("authorization.endpoint")), user_endpoint=_opt(text("authorization.user_endpoint"))),
+            authorization=AuthorizationConfig(
+                mode=f["authorization.mode"].currentData(),  # type: ignore[attr-defined]
+                endpoint=_opt(text("authorization.endpoint")), user_endpoint=_opt(text("authorization.user_endpoint")),
+                headers=parse_headers(text("authorization.headers")),
+                timeout=f["authorization.timeout"].value()),  # type: ignore[attr-defined]
             auth0=Auth0Config(domain=_opt(text("auth0.domain")), issuer=_opt(text("auth0.issuer")),
                               client_id=_opt(text("auth0.client_id")), audience=_opt(text("auth0.audience")),
                               scope=text("auth0.scope").strip() or Auth0Config().scope),
@@ -191,17 +218,19 @@ class SettingsDialog(QDialog):
         )
 
     def save(self) -> None:
+        master = self.fields["secret.master"].text().strip()  # type: ignore[attr-defined]
         try:
+            if master:
+                decode_master_key(master)  # refuse a bad key before anything is written
             config = self.build_config()
             path = save_config(config, self._config.path)
-        except ConfigError as exc:
+        except (ConfigError, ValueError) as exc:
             self._show_error(str(exc))
             return
         config = dataclasses.replace(config, path=path)
         self._prefs.setValue("notifications/signups", self.fields["app.notify"].isChecked())  # type: ignore[attr-defined]
         self._prefs.setValue("history/retention_days", self.fields["app.retention"].value())  # type: ignore[attr-defined]
         secret = self.fields["secret.pusher"].text()  # type: ignore[attr-defined]
-        master = self.fields["secret.master"].text().strip()  # type: ignore[attr-defined]
         if secret or master:
             self.save_button.setEnabled(False)
             run_in_background(lambda: self._store_secrets(config.pusher.key, secret, master),
@@ -211,9 +240,6 @@ class SettingsDialog(QDialog):
 
     def _store_secrets(self, key: str, secret: str, master: str) -> None:
         if master:
-            from desktop.signing.signatures import decode_master_key  # noqa: PLC0415
-
-            decode_master_key(master)  # a clear error for a key of the wrong size, before storing it
             self._secrets.set_encryption_master_key(master)
         if secret:
             self._secrets.set_pusher_secret(key, secret)

@@ -1,0 +1,104 @@
+"""The window as a real process (``login-feed``, offscreen): kill -9 loses nothing received a second before;
+SIGTERM and SIGINT close it like Quit: history flushed, layout saved, exit code 0.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.cli_process import LOGIN_FEED, CliProcess, cli_environment
+from support.soketi import APP_SECRET, Soketi
+from support.waiting import wait_until
+from support.window_app import SECRET_ENV, soketi_config, trigger_many
+
+pytestmark = pytest.mark.integration
+
+CONNECTED = "connection connecting -> connected"
+
+
+class Window:
+    """``login-feed --config CFG --data-dir D -v`` on the offscreen platform, on a channel of its own."""
+
+    def __init__(self, soketi: Soketi, tmp_path: Path) -> None:
+        self.soketi = soketi
+        self.channel = f"private-login-feed-{uuid.uuid4().hex[:12]}"  # occupied only by this process
+        self.config = soketi_config(soketi, tmp_path, feed_channel=self.channel)
+        self.data_dir = tmp_path / "data"
+        self.processes: list[CliProcess] = []
+
+    def start(self) -> CliProcess:
+        assert self.config.path is not None
+        env = cli_environment({"QT_QPA_PLATFORM": "offscreen", SECRET_ENV: APP_SECRET})
+        wait_until(lambda: not self._occupied(), 10, message=f"{self.channel} left by the previous run")
+        process = CliProcess(["--config", self.config.path, "--data-dir", self.data_dir, "-v"], env)
+        self.processes.append(process)
+        process.wait_for_stderr(CONNECTED, timeout=20)
+        # Connected is not subscribed yet: wait until soketi has the feed channel occupied by us.
+        wait_until(lambda: self._occupied() or process.process.poll() is not None, 10,
+                   message=lambda: f"{self.channel} occupied\n{process.describe()}")
+        assert process.process.poll() is None, process.describe()
+        return process
+
+    def _occupied(self) -> bool:
+        return bool(self.soketi.pusher_client().channel_info(self.channel).get("occupied"))
+
+    def exported(self) -> list[str]:
+        done = subprocess.run([str(LOGIN_FEED), "--data-dir", str(self.data_dir), "export"], env=cli_environment(),
+                              capture_output=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line)["user_id"] for line in done.stdout.splitlines()]
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.close()
+
+
+@pytest.fixture
+def window(soketi: Soketi, tmp_path: Path) -> Iterator[Window]:
+    win = Window(soketi, tmp_path)
+    try:
+        yield win
+    finally:
+        win.close()
+
+
+def ids(numbers: range) -> list[str]:
+    return [f"auth0|{n}" for n in numbers]
+
+
+def test_events_received_a_second_before_kill_9_are_in_the_history(window: Window, soketi: Soketi) -> None:
+    process = window.start()
+    trigger_many(soketi, window.channel, range(50))
+    time.sleep(1.0)  # the issue's scenario: received one second before the crash, nothing closed or flushed
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(10) == -signal.SIGKILL
+    assert window.exported() == ids(range(50))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_termination_signal_closes_like_quit_with_the_history_flushed(window: Window, soketi: Soketi,
+                                                                        signum: signal.Signals) -> None:
+    process = window.start()
+    trigger_many(soketi, window.channel, range(20))
+    process.send_signal(signum)  # at once: what is still on its way in must be written before the exit
+    assert process.wait(15) == 0, process.describe()
+    assert window.exported() == ids(range(20))
+    errors = [line for line in process.stderr_lines if "Traceback" in line or " ERROR " in line
+              or "could not be written" in line]
+    assert errors == [], process.describe()
+    assert (window.data_dir / "window.ini").exists()  # the layout was saved, as on Quit
+
+    # The next start carries on with the same history.
+    process.close()
+    again = window.start()
+    trigger_many(soketi, window.channel, range(20, 25))
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(15) == 0, again.describe()
+    assert window.exported() == ids(range(25))
