@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, SignalInstance
 
 from desktop.chat.panel import ChatPanel
 from desktop.chat.sender import ChatSender, ChatSetupError, build_sender
@@ -13,7 +13,7 @@ from desktop.pusher.qtbridge import PusherBridge
 
 
 def attach_chat(panel: ChatPanel, client: PusherClient, bridge: PusherBridge,
-                bearer: Callable[[], str] | None = None) -> ChatSender | None:
+                bearer: Callable[[], str] | None = None, events: SignalInstance | None = None) -> ChatSender | None:
     """Subscribe the panel's channels, feed it the bridge's batches and states, and give it a sender.
 
     ``bearer`` returns the access token for the message endpoint (called off the GUI thread). Returns the
@@ -21,7 +21,8 @@ def attach_chat(panel: ChatPanel, client: PusherClient, bridge: PusherBridge,
     """
     for name in panel.channels():
         client.subscribe(name)
-    bridge.events_received.connect(panel.handle_events, Qt.ConnectionType.QueuedConnection)
+    # The window passes the feed pipe's non-feed events, so a burst on the feed never reaches the chat.
+    (events or bridge.events_received).connect(panel.handle_events, Qt.ConnectionType.QueuedConnection)
     bridge.state_changed.connect(panel.handle_state, Qt.ConnectionType.QueuedConnection)
     try:
         sender = build_sender(panel.config, client, bearer, parent=panel)

@@ -17,7 +17,8 @@ from desktop.pusher.types import ChannelEvent
 
 log = logging.getLogger("desktop.feed")
 
-COALESCE_MS = 50
+#: 100 ms keeps the feed lively and, under a burst, the GUI thread to ten model inserts a second.
+COALESCE_MS = 100
 
 
 class FeedPipe(QObject):
