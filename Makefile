@@ -14,7 +14,7 @@ QT_DEBS := libglib2.0-0 libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 
 	libxkbcommon-x11-0 libxcb-xkb1 fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test lint demo bench clean
+.PHONY: all deps test lint demo bench bundle clean
 
 all: test
 
@@ -54,6 +54,19 @@ demo: deps
 
 bench: deps
 	$(PY) bench/burst.py
+
+# The bundle is built from a clean virtual environment, so nothing from the development venv leaks in,
+# then checked: --version and --self-test from the bundle itself (offscreen; an explicit keyring choice,
+# since a build machine has no Secret Service).
+bundle: $(DEBS_STAMP)
+	rm -rf build/bundle-venv build/pyinstaller dist/login-feed
+	python3 -m venv build/bundle-venv
+	build/bundle-venv/bin/python -m pip install --quiet --upgrade pip
+	build/bundle-venv/bin/python -m pip install --quiet '.[bundle]'
+	build/bundle-venv/bin/pyinstaller --noconfirm --clean --log-level WARN build.spec --distpath dist --workpath build/pyinstaller
+	dist/login-feed/login-feed --version
+	QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring dist/login-feed/login-feed --self-test
+	du -sh dist/login-feed
 
 clean:
 	rm -rf $(VENV) node_modules build dist .pytest_cache .ruff_cache .hypothesis

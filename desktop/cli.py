@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, metavar="PATH", help="where history and state are kept")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: debug)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--self-test", action="store_true", help="check this installation works, then exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     tail = commands.add_parser("tail", help="print the live feed on stdout, one line per event")
     tail.add_argument("--channel", help="feed channel (default: [feed] channel)")
@@ -58,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    if args.self_test:
+        from desktop.selftest import run  # noqa: PLC0415
+
+        return run()
     if args.command is None:
         from desktop.app import run_window  # noqa: PLC0415 - Qt only when the window is wanted
 
