@@ -57,9 +57,10 @@ bench: deps
 
 # The bundle is built from a clean virtual environment, so nothing from the development venv leaks in,
 # then checked: --version and --self-test from the bundle itself (offscreen; an explicit keyring choice,
-# since a build machine has no Secret Service).
+# since a build machine has no Secret Service). build/lib goes too: setuptools never empties it, so a module
+# deleted from desktop/ would still be installed and bundled.
 bundle: $(DEBS_STAMP)
-	rm -rf build/bundle-venv build/pyinstaller dist/login-feed
+	rm -rf build/bundle-venv build/pyinstaller build/lib build/bdist.* dist/login-feed
 	python3 -m venv build/bundle-venv
 	build/bundle-venv/bin/python -m pip install --quiet --upgrade pip
 	build/bundle-venv/bin/python -m pip install --quiet '.[bundle]'

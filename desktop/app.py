@@ -257,6 +257,7 @@ def run_window(config_path: Path | None, data_dir: Path | None) -> int:
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("Login Feed")
     qapp.setOrganizationName("login-feed")
+    qapp.setDesktopFileName("login-feed")  # Wayland matches the window to login-feed.desktop and its icon
     qapp.setWindowIcon(QIcon(str(resources.path("icons", "login-feed.svg"))))
     qapp.setQuitOnLastWindowClosed(True)
     data_dir = resources.data_dir(data_dir)
