@@ -1,12 +1,14 @@
 """Filters for the feed: event type, country, and a case-insensitive text search.
 
-``filterAcceptsRow`` runs for every inserted row of every batch, so it reads the :class:`FeedModel`
-directly (no ``QModelIndex``/``data()`` round trip) and returns at once when no filter is set.
+The filtering itself is Qt's (C++): one regular expression over ``FeedModel.FilterRole``. With no filter
+set the pattern is empty and Qt accepts inserted rows without calling into Python at all; a Python
+``filterAcceptsRow`` ran once per inserted row and, under a burst, made the GUI thread queue for the
+interpreter lock behind the engine thread for every single row (measured: 450 ms stalls).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel
+from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from desktop.feed.model import FeedModel
 
@@ -25,6 +27,7 @@ class FeedFilterProxy(QSortFilterProxyModel):
         self._terms: tuple[str, ...] = ()
         #: True while a filter change adds and removes rows (views: these are not new events)
         self.refiltering = False
+        self.setFilterRole(FeedModel.FilterRole)
 
     def setSourceModel(self, model: FeedModel) -> None:  # type: ignore[override]
         if not isinstance(model, FeedModel):
@@ -65,33 +68,29 @@ class FeedFilterProxy(QSortFilterProxyModel):
         needle = " ".join(text.casefold().split())
         if (kind, country, needle) == (self._type, self._country, self._needle):
             return
-        self.beginFilterChange()
         self._type, self._country, self._needle = kind, country, needle
         self._terms = tuple(needle.split())
         self.refiltering = True
         try:
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+            self.setFilterRegularExpression(self._pattern())
         finally:
             self.refiltering = False
 
+    def _pattern(self) -> QRegularExpression:
+        """``^`` and one lookahead per condition; empty (accept everything, no Python) without filters."""
+        escape = QRegularExpression.escape
+        parts = []
+        if self._type is not None:
+            parts.append(f"(?=\\x1f{escape(self._type)}\\x1f)")
+        if self._country is not None:
+            parts.append(f"(?=\\x1f[^\\x1f]*\\x1f{escape(self._country.casefold())}\\x1f)")
+        parts.extend(f"(?=[\\s\\S]*{escape(term)})" for term in self._terms)
+        if not parts:
+            return QRegularExpression()
+        return QRegularExpression("^" + "".join(parts))
+
     def is_filtering(self) -> bool:
         return bool(self._type or self._country or self._needle)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
-        if not (self._type or self._country or self._needle):
-            return True
-        feed = self._feed
-        if feed is None:
-            return True
-        ev = feed.event_at(source_row)
-        if self._type is not None and ev.type != self._type:
-            return False
-        if self._country is not None and ev.country != self._country:
-            return False
-        if not self._terms:
-            return True
-        blob = feed.search_blob(source_row)
-        return all(term in blob for term in self._terms)
 
     # -- helpers ----------------------------------------------------------------------------------------
     def countries(self) -> list[str]:

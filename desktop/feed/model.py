@@ -80,6 +80,8 @@ class FeedModel(QAbstractListModel):
     CountryRole = EventRole + 2  #: the country as sent ("" when absent)
     SortRole = EventRole + 3  #: event time, epoch seconds (float)
     SearchRole = EventRole + 4  #: casefolded text the search box matches against
+    #: ``\x1f<type>\x1f<country>\x1f`` + the search text: what the proxy's (C++) regular expression filters on
+    FilterRole = EventRole + 5
 
     def __init__(self, max_rows: int = DEFAULT_MAX_ROWS, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -119,6 +121,8 @@ class FeedModel(QAbstractListModel):
             return event_time(ev)
         if role == _SEARCH:
             return self.search_blob(row)
+        if role == _FILTER:
+            return f"\x1f{ev.type}\x1f{(ev.country or '').casefold()}\x1f{self.search_blob(row)}"
         if role == _TOOLTIP:
             return exact_local_time(ev)
         return None
@@ -192,3 +196,4 @@ _TYPE = FeedModel.TypeRole
 _COUNTRY = FeedModel.CountryRole
 _SORT = FeedModel.SortRole
 _SEARCH = FeedModel.SearchRole
+_FILTER = FeedModel.FilterRole
