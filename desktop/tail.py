@@ -6,8 +6,6 @@ our stdout slows only the writing, never the socket: nothing received is lost.
 
 from __future__ import annotations
 
-import json
-import math
 import queue
 import signal
 import sys
@@ -15,17 +13,12 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TextIO
 
-import orjson
-
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
+from desktop.history.export import json_line
 from desktop.log import status
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged
 from desktop.signing.names import ChannelKind, channel_kind
-
-# ASCII-only output survives any terminal encoding and lone surrogates from the network; NaN is refused
-# because it is not JSON (the fallback below replaces it).
-_dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str).encode
 
 
 class _Stop(Exception):
@@ -98,25 +91,17 @@ def _pump(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop], channel: str, ki
 
 
 def _json_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
-    """One JSON object per line. orjson writes UTF-8 bytes fast and turns NaN into null; the strict
-    standard-library encoder (ASCII-only, NaN replaced) takes what orjson refuses, such as lone surrogates."""
+    """One JSON object per line, the shape ``login-feed export`` prints (one encoder serves both)."""
     buffer = getattr(out, "buffer", None)
     emit: Callable[[bytes], object] = buffer.write if buffer is not None else (
         lambda data: out.write(data.decode("utf-8")))
-    dumps = orjson.dumps
-    option = orjson.OPT_APPEND_NEWLINE
 
     def write(event: ChannelEvent) -> None:
         line = to_json_dict(normalise(event.event, event.channel or "", event.data, event.received_at))
         line["event"] = event.event
         if event.user_id is not None:
             line["user_id_sender"] = event.user_id
-        try:
-            data = dumps(line, option=option, default=str)
-        except TypeError:  # orjson.JSONEncodeError: lone surrogates, integers beyond 64 bits
-            line["data"] = _finite(line["data"])
-            data = (_dumps(line) + "\n").encode("ascii")
-        emit(data)
+        emit(json_line(line, event.data))
     return write
 
 
@@ -124,17 +109,6 @@ def _text_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
     def write(event: ChannelEvent) -> None:
         out.write(to_text_line(normalise(event.event, event.channel or "", event.data, event.received_at)) + "\n")
     return write
-
-
-def _finite(value: object) -> object:
-    """``value`` with every NaN/Infinity replaced by None, for the strict fallback encoder."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _install_signal_handlers(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop]) -> Callable[[], None]:

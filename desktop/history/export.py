@@ -47,7 +47,15 @@ def spreadsheet_safe(cell: str) -> str:
 
 def jsonl_line(ev: FeedEvent) -> bytes:
     """One event as a JSON line (UTF-8, newline-terminated), exactly as ``tail`` prints it."""
-    line = to_json_dict(ev)
+    return json_line(to_json_dict(ev), ev.data)
+
+
+def json_line(line: dict[str, object], data: object) -> bytes:
+    """``line`` (whose ``"data"`` is ``data``) as one valid JSON line, whatever the payload holds.
+
+    orjson first (fast, NaN as null); the strict ASCII encoder for what orjson refuses (lone surrogates,
+    integers beyond 64 bits), with NaN replaced; and as a last resort the payload as JSON text.
+    """
     if orjson is not None:
         try:
             return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE, default=str)
@@ -57,7 +65,7 @@ def jsonl_line(ev: FeedEvent) -> bytes:
         line["data"] = _finite(line["data"])
         return (_dumps_ascii(line) + "\n").encode("ascii")
     except (TypeError, ValueError, RecursionError):
-        line["data"] = encode_data(ev.data)  # as text: still one valid line
+        line["data"] = encode_data(data)  # as text: still one valid line
         return (_dumps_ascii(line) + "\n").encode("ascii")
 
 
@@ -142,7 +150,7 @@ class _Utf8:
 
 
 def _finite(value: object) -> object:
-    """``value`` with every NaN/Infinity replaced by None, for the strict fallback encoder (as ``tail``)."""
+    """``value`` with every NaN/Infinity replaced by None, for the strict fallback encoder."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
