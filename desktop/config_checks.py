@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from desktop.signing.names import MAX_CHANNEL_NAME_LENGTH, validate_channel_name
+
 # Secrets come only from these variables or the OS keyring (desktop.secrets), never from config keys.
 PUSHER_SECRET_ENV = "LOGIN_FEED_PUSHER_SECRET"  # noqa: S105 (a variable name)
 MASTER_KEY_ENV = "LOGIN_FEED_ENCRYPTION_MASTER_KEY"
 SECRET_ENV_VARS = frozenset({PUSHER_SECRET_ENV, MASTER_KEY_ENV})
 DEFAULT_SCOPE = "openid profile email offline_access"
-CHANNEL_RE = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
-CHANNEL_MAX_LEN = 164
+CHANNEL_MAX_LEN = MAX_CHANNEL_NAME_LENGTH
 # Names a human might give a secret; such keys are refused anywhere in the file.
 SECRET_KEY_NAMES = frozenset(
     ("secret", "app_secret", "master_key", "encryption_master_key", "refresh_token", "password", "passwd", "token")
@@ -111,12 +112,21 @@ def _host(expected: str) -> Check:
     return check
 
 
+def _valid_channel(name: str) -> bool:
+    """Pusher's channel-name rules, from the one place the engine and the signer use too."""
+    try:
+        validate_channel_name(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _channel(prefixes: tuple[str, ...] = ()) -> Check:
     def check(value: Any) -> str:
         expected = f"a channel name of at most {CHANNEL_MAX_LEN} characters from a-z A-Z 0-9 - _ = @ , . ;"
         if prefixes:
             expected += " starting with " + " or ".join(f'"{p}"' for p in prefixes)
-        ok = isinstance(value, str) and bool(CHANNEL_RE.fullmatch(value)) and len(value) <= CHANNEL_MAX_LEN
+        ok = isinstance(value, str) and _valid_channel(value)
         if not ok or (prefixes and not value.startswith(prefixes)):
             raise Invalid(f"must be {expected}")
         return value

@@ -7,9 +7,10 @@ readers never echo a field's value (it may be a code or a token), only its name 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from urllib.parse import urlsplit
+
+from desktop.config_checks import is_loopback_host  # one definition of a loopback host
 
 DESCRIPTION_LIMIT = 200
 
@@ -23,16 +24,6 @@ def clean_text(value: object, limit: int = DESCRIPTION_LIMIT) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def is_loopback_host(host: str) -> bool:
-    """127.0.0.0/8, ::1 and ``localhost``: the only hosts where plain http is acceptable (local test servers)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(url: str, what: str, error: type[AuthError]) -> str:
