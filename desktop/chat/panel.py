@@ -55,6 +55,7 @@ from desktop.chat.sender import ChatSender
 from desktop.config_schema import ChatConfig
 from desktop.pusher.protocol import MAX_EVENT_DATA_BYTES
 from desktop.pusher.types import ChannelEvent, State, StateChanged
+from desktop.ui.text import plain
 
 log = logging.getLogger("desktop.chat")
 
@@ -73,10 +74,6 @@ def default_display_name() -> str:
     except Exception:  # no user name in the environment or the password database
         return "me"
 
-
-def _plain(label: QLabel) -> QLabel:
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 class ChatInput(QPlainTextEdit):
@@ -284,14 +281,14 @@ class ChatPanel(QWidget):
 
     # -- widgets ------------------------------------------------------------------------------------
     def _create_widgets(self) -> None:
-        self.status_label = _plain(QLabel(self))
+        self.status_label = plain(QLabel(self))
         self.status_label.setWordWrap(True)
         self.status_label.setVisible(False)
         self.view = ChatView(self)
         self.view.setModel(self.model)
         self.delegate = ChatDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
-        self.online_header = _plain(QLabel(self))
+        self.online_header = plain(QLabel(self))
         font = self.online_header.font()
         font.setBold(True)
         self.online_header.setFont(font)
@@ -304,7 +301,7 @@ class ChatPanel(QWidget):
         self.online_view.setAccessibleName("Online team members")
         self.input = ChatInput(self)
         self.input.setAccessibleName("Chat message")
-        self.counter = _plain(QLabel(self))
+        self.counter = plain(QLabel(self))
         self.counter.setWordWrap(True)
         self.counter.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.send_button = QPushButton("Send", self)

@@ -43,6 +43,7 @@ from desktop.feed.filters import FeedFilterProxy
 from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
 from desktop.feed.stats import FeedStats
 from desktop.feed.view import FeedView
+from desktop.ui.text import plain
 
 log = logging.getLogger("desktop.feed")
 
@@ -69,10 +70,6 @@ def write_csv(events: Sequence[FeedEvent], path: str | Path) -> int:
             writer.writerow([spreadsheet_safe(getattr(ev, name)) for name in CSV_COLUMNS])
     return len(events)
 
-
-def _plain(label: QLabel) -> QLabel:
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 def _quiet(label: QLabel) -> QLabel:
@@ -136,10 +133,10 @@ class FeedPanel(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([720, 320])
-        self.footer = _plain(QLabel())
+        self.footer = plain(QLabel())
         self.footer.setObjectName("feedFooter")
         _quiet(self.footer)
-        self.export_status = _plain(QLabel())
+        self.export_status = plain(QLabel())
         self.export_status.setObjectName("feedExportStatus")
         _quiet(self.export_status)
         footer = QHBoxLayout()
@@ -179,7 +176,7 @@ class FeedPanel(QWidget):
         self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.country_combo.setMinimumContentsLength(10)
         self.country_combo.addItem("All countries", None)
-        self.paused_label = _plain(QLabel())
+        self.paused_label = plain(QLabel())
         self.paused_label.setObjectName("feedPausedLabel")
         self.paused_label.hide()
         self.pause_button = QPushButton("Pause")
@@ -209,9 +206,9 @@ class FeedPanel(QWidget):
         self.warning.setStyleSheet(
             "#publicChannelWarning { background: #fff3cd; border: 1px solid #e0b252; border-radius: 4px; }"
             "#publicChannelWarning QLabel { color: #4d3800; background: transparent; }")
-        icon = _plain(QLabel())
+        icon = plain(QLabel())
         icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
-        self.warning_label = _plain(QLabel())
+        self.warning_label = plain(QLabel())
         self.warning_label.setWordWrap(True)
         self.warning_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout(self.warning)
@@ -228,15 +225,15 @@ class FeedPanel(QWidget):
         grid.setHorizontalSpacing(14)
         grid.setVerticalSpacing(2)
         for column, title in ((2, "Last hour"), (3, "Today")):
-            header = _plain(QLabel(title))
+            header = plain(QLabel(title))
             _quiet(header)
             grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignRight)
         self.counter_labels: dict[str, QLabel] = {}
         for row, (kind, title) in enumerate((("signup", "Sign ups"), ("login", "Log ins")), start=1):
             grid.addWidget(_Swatch(kind), row, 0, Qt.AlignmentFlag.AlignVCenter)
-            grid.addWidget(_plain(QLabel(title)), row, 1)
+            grid.addWidget(plain(QLabel(title)), row, 1)
             for column, span in ((2, "hour"), (3, "today")):
-                value = _plain(QLabel("0"))
+                value = plain(QLabel("0"))
                 value.setObjectName(f"{kind}_{span}")
                 font = value.font()
                 font.setBold(True)

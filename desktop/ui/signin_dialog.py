@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.qr import qr_image
+from desktop.ui.text import plain
 
 
 class SignInFlowSignals(QObject):
@@ -40,10 +41,6 @@ class SignInFlowSignals(QObject):
     def cancel(self) -> None:
         raise NotImplementedError
 
-
-def _plain(label: QLabel) -> QLabel:
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
 
 
 class SignInDialog(QDialog):
@@ -84,9 +81,9 @@ class SignInDialog(QDialog):
     # -- building ---------------------------------------------------------------------------------
     def _create_widgets(self) -> None:
         self.pages = QStackedWidget()
-        self.status = _plain(QLabel())
+        self.status = plain(QLabel())
         self.status.setWordWrap(True)
-        self.code = _plain(QLabel())
+        self.code = plain(QLabel())
         self.code.setObjectName("userCode")
         code_font = QFont(self.font())
         code_font.setPointSizeF(max(code_font.pointSizeF(), 10) * 2.6)
@@ -97,21 +94,21 @@ class SignInDialog(QDialog):
         self.code.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-        self.url = _plain(QLabel())
+        self.url = plain(QLabel())
         self.url.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.url.setWordWrap(True)
         self.qr = QLabel()
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.qr.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.time_left = _plain(QLabel())
+        self.time_left = plain(QLabel())
         self.time_left.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.copy_button = QPushButton("&Copy code")
         self.open_button = QPushButton("&Open browser")
         self.open_button.setDefault(True)
         self.retry_button = QPushButton("&Try again")
         self.cancel_button = QPushButton("Cancel")
-        self.outcome = _plain(QLabel())
+        self.outcome = plain(QLabel())
         self.outcome.setWordWrap(True)
         self.outcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
@@ -127,7 +124,7 @@ class SignInDialog(QDialog):
     def _code_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        intro = _plain(QLabel("Open the page below on any device, sign in, and check that it shows this code:"))
+        intro = plain(QLabel("Open the page below on any device, sign in, and check that it shows this code:"))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         layout.addSpacing(8)
@@ -135,7 +132,7 @@ class SignInDialog(QDialog):
         layout.addWidget(self.url)
         layout.addSpacing(8)
         layout.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignHCenter)
-        hint = _plain(QLabel("Or scan the code with your phone's camera."))
+        hint = plain(QLabel("Or scan the code with your phone's camera."))
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setEnabled(False)
         layout.addWidget(hint)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from desktop.pusher.types import State, StateChanged
+from desktop.ui.text import plain
 
 _STATE_TEXT = {
     State.INITIALIZED: "Not connected",
@@ -20,11 +21,6 @@ _STATE_TEXT = {
 _STATE_COLOUR = {State.CONNECTED: "#2e9d55", State.FAILED: "#d0443e", State.UNAVAILABLE: "#d08a1e"}
 
 
-def _plain_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    return label
-
 
 class ConnectionStatus(QStatusBar):
     """Shows what the engine says, in words; counts down to the next reconnect attempt."""
@@ -33,9 +29,9 @@ class ConnectionStatus(QStatusBar):
         super().__init__(parent)
         self._clock = clock
         self.dot = QLabel("●")
-        self.state_label = _plain_label(_STATE_TEXT[State.INITIALIZED])
-        self.user_label = _plain_label("Not signed in")
-        self.channel_label = _plain_label("")
+        self.state_label = plain(QLabel(_STATE_TEXT[State.INITIALIZED]))
+        self.user_label = plain(QLabel("Not signed in"))
+        self.channel_label = plain(QLabel(""))
         self.addWidget(self.dot)
         self.addWidget(self.state_label, 1)
         self.addPermanentWidget(self.channel_label)
