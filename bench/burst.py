@@ -54,18 +54,14 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
+from common import CHANNEL, EVENT, HarnessError, write_config  # noqa: E402
 from support.soketi import APP_KEY, APP_SECRET, Soketi, SoketiError  # noqa: E402
 
-CHANNEL = "private-login-feed"
-EVENT = "user-loggedIn"
 SUBSCRIBE_TIMEOUT = 30.0
 MAX_DRAIN_SECONDS = 120.0
 POLL = 0.01
 PIPE_SIZE = 1 << 20
 
-
-class HarnessError(RuntimeError):
-    """The benchmark itself failed (as opposed to a subscriber losing events)."""
 
 
 # ---------------------------------------------------------------------------------------------- subscribers
@@ -112,20 +108,7 @@ def build_specs(port: int, workdir: Path) -> dict[str, SubscriberSpec]:
     node = shutil.which("node")
     if node is None:
         raise HarnessError("`node` is not on PATH")
-    config = workdir / "login-feed.toml"
-    config.write_text(
-        "[pusher]\n"
-        f'key = "{APP_KEY}"\n'
-        'host = "127.0.0.1"\n'
-        f"port = {port}\n"
-        "tls = false\n"
-        'app_id = "1"\n'
-        "[authorization]\n"
-        'mode = "local"\n'
-        "[feed]\n"
-        f'channel = "{CHANNEL}"\n',
-        encoding="utf-8",
-    )
+    config = write_config(workdir, port, APP_KEY)
     data_dir = workdir / "login-feed-data"
     data_dir.mkdir(exist_ok=True)
     return {

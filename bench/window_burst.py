@@ -54,39 +54,17 @@ REPO_ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 sys.path.insert(0, str(REPO_ROOT))
 
+from common import CHANNEL, EVENT, HarnessError, write_config  # noqa: E402
 from support.soketi import APP_KEY, APP_SECRET, Soketi, SoketiError  # noqa: E402
 
-CHANNEL = "private-login-feed"
-EVENT = "user-loggedIn"
 SUBSCRIBE_TIMEOUT = 30.0
 MAX_DRAIN_SECONDS = 180.0
 RSS_PERIOD = 0.1
 STALL_LIMIT_MS = 100.0
 
 
-class HarnessError(RuntimeError):
-    """The benchmark itself failed (as opposed to the app losing events or stalling)."""
-
 
 # ---------------------------------------------------------------------------------------------- the window
-
-
-def write_config(workdir: Path, port: int) -> Path:
-    config = workdir / "login-feed.toml"
-    config.write_text(
-        "[pusher]\n"
-        f'key = "{APP_KEY}"\n'
-        'host = "127.0.0.1"\n'
-        f"port = {port}\n"
-        "tls = false\n"
-        'app_id = "1"\n'
-        "[authorization]\n"
-        'mode = "local"\n'
-        "[feed]\n"
-        f'channel = "{CHANNEL}"\n',
-        encoding="utf-8",
-    )
-    return config
 
 
 @dataclass
@@ -818,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir = args.keep or Path(tmp)
             workdir.mkdir(parents=True, exist_ok=True)
             data_dir = workdir / "data"
-            config = write_config(workdir, server.port)
+            config = write_config(workdir, server.port, APP_KEY)
             print(f"soketi on {server.http_url} (pid {server.pid}); data in {data_dir}", flush=True)
             if args.soketi_warmup:
                 warm = run_triggers(server.port, args.soketi_warmup, args.rate, args.triggers, phase="soketiwarm",
