@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import keyring
 from keyring.backend import KeyringBackend
@@ -17,6 +18,7 @@ from keyring.errors import KeyringError, NoKeyringError
 
 from desktop import APP_NAME
 from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
+from desktop.util.blocking import call_with_timeout
 
 __all__ = [
     "MASTER_KEY_ACCOUNT",
@@ -33,7 +35,10 @@ log = logging.getLogger(__name__)
 SERVICE = APP_NAME
 MASTER_KEY_ACCOUNT = "encryption-master-key"
 # Backends are not consistent: some wrap D-Bus or file problems in KeyringError, others let them through.
-_KEYRING_ERRORS = (KeyringError, RuntimeError, OSError)
+_KEYRING_ERRORS = (KeyringError, RuntimeError, OSError)  # TimeoutError (the deadline) is an OSError
+#: How long any keyring call may take before we give up and say so (shared with desktop.auth.store).
+KEYRING_TIMEOUT = 5.0
+T = TypeVar("T")
 
 
 class SecretsUnavailable(Exception):
@@ -94,13 +99,17 @@ class SecretStore:
     def _keyring(self) -> KeyringBackend:
         return self._backend if self._backend is not None else keyring.get_keyring()
 
+    def _call(self, action: Callable[[KeyringBackend], T]) -> T:
+        """Run a keyring call with a deadline: a locked keyring can wait forever on an unlock prompt."""
+        return call_with_timeout(lambda: action(self._keyring()), KEYRING_TIMEOUT, "the OS keyring")
+
     def _get(self, env_name: str, account: str, what: str) -> str | None:
         from_env = self._env.get(env_name)
         if from_env:  # an empty variable means unset, so `VAR=` cannot shadow the keyring with ""
             log.debug("using %s from %s", what, env_name)
             return from_env
         try:
-            value = self._keyring().get_password(self._service, account)
+            value = self._call(lambda ring: ring.get_password(self._service, account))
         except _KEYRING_ERRORS as exc:
             raise SecretsUnavailable(_advice("read", what, exc, env_name)) from None
         log.debug("%s %s in the OS keyring", what, "found" if value else "not found")
@@ -110,17 +119,21 @@ class SecretStore:
         if not isinstance(value, str) or not value:
             raise ValueError(f"{what} must be a non-empty string")
         try:
-            self._keyring().set_password(self._service, account, value)
+            self._call(lambda ring: ring.set_password(self._service, account, value))
         except _KEYRING_ERRORS as exc:
             raise SecretsUnavailable(_advice("store", what, exc, _env_for(account), value)) from None
         log.info("stored %s in the OS keyring", what)
 
     def _delete(self, account: str, what: str) -> None:
-        try:
-            ring = self._keyring()
+        def delete(ring: KeyringBackend) -> bool:
             if ring.get_password(self._service, account) is None:
-                return
+                return False
             ring.delete_password(self._service, account)
+            return True
+
+        try:
+            if not self._call(delete):
+                return
         except _KEYRING_ERRORS as exc:
             raise SecretsUnavailable(_advice("delete", what, exc, _env_for(account))) from None
         log.info("deleted %s from the OS keyring", what)

@@ -17,11 +17,11 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from desktop import APP_NAME
+from desktop.secrets import KEYRING_TIMEOUT
 from desktop.util.blocking import call_with_timeout
 
 log = logging.getLogger("desktop.auth")
 
-KEYRING_TIMEOUT = 5.0
 T = TypeVar("T")
 
 

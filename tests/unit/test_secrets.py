@@ -157,3 +157,35 @@ def test_nothing_is_written_to_files_or_logs(
     assert caplog.records, "expected debug logging of what happened"
     assert SECRET not in caplog.text
     assert MASTER not in caplog.text
+
+
+class HangingKeyring(MemoryKeyring):
+    """A locked keyring waiting on an unlock prompt nobody will answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.release = threading.Event()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.release.wait(10)
+        return None
+
+
+def test_a_keyring_that_never_answers_fails_clearly_within_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import desktop.secrets
+
+    monkeypatch.setattr(desktop.secrets, "KEYRING_TIMEOUT", 0.2)
+    ring = HangingKeyring()
+    store = SecretStore(env={}, backend=ring)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SecretsUnavailable, match=r"did not answer within 0\.2 s") as raised:
+            store.pusher_secret("app-key")
+    finally:
+        ring.release.set()
+    assert time.monotonic() - started < 2
+    assert "LOGIN_FEED_PUSHER_SECRET" in str(raised.value)
