@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -56,16 +57,24 @@ class FeedEvent:
 
 
 def format_utc(epoch_seconds: float) -> str:
-    """``2026-11-21T05:01:02.123Z``: the one timestamp format of the feed."""
-    cached = _last_formatted
-    if cached[0] == epoch_seconds:  # a batch of events shares one receive time
-        return cached[1]
+    """``2026-11-21T05:01:02.123Z``: the one timestamp format of the feed.
+
+    A batch of events shares one receive time, so the last answer is kept, per thread: the engine thread
+    and the history writer both call this, and a shared cache let one stamp a batch with the other's time.
+    """
+    cache = _last_formatted
+    try:
+        key, text = cache.pair  # one read of one tuple: never a time with another time's text
+    except AttributeError:  # this thread's first call
+        key, text = None, ""
+    if key == epoch_seconds:
+        return text
     text = datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
-    _last_formatted[:] = [epoch_seconds, text]
+    cache.pair = (epoch_seconds, text)
     return text
 
 
-_last_formatted: list = [None, ""]
+_last_formatted = threading.local()
 
 
 def _clip(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+import threading
 from typing import Any
 
 import pytest
@@ -91,6 +93,51 @@ def auth0_user(**overrides: Any) -> dict[str, Any]:
 def test_received_at_is_utc_milliseconds() -> None:
     assert format_utc(RECEIVED) == RECEIVED_TEXT
     assert format_utc(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_format_utc_gives_each_thread_its_own_time() -> None:
+    """The engine thread stamps batches while the history thread formats its cut-off (issue 9, point 16):
+    a call must never return the time another thread asked for.
+
+    Hammering it from two threads does not show a shared cache's race on CPython 3.11 (the GIL never
+    switches between the cache check and the return), but a free-threaded build or a later interpreter may.
+    So the interleaving is forced: thread A is stopped at its n-th line inside ``format_utc`` (for every n),
+    and thread B makes a whole call with another time right there, before A goes on."""
+    mine, mine_text = RECEIVED, RECEIVED_TEXT
+    other, other_text = 0.0, "1970-01-01T00:00:00.000Z"
+    code = format_utc.__code__
+
+    def run_a(stop_at: int, results: list[str], others: list[str]) -> None:
+        lines = 0
+
+        def local(frame: Any, event: str, arg: Any) -> Any:
+            nonlocal lines
+            if event == "line":
+                lines += 1
+                if lines == stop_at:  # A is preempted here: B formats its own time to the end
+                    b = threading.Thread(target=lambda: others.append(format_utc(other)))
+                    b.start()
+                    b.join(30)
+            return local
+
+        def tracer(frame: Any, event: str, arg: Any) -> Any:
+            return local if frame.f_code is code else None
+
+        format_utc(mine)  # a batch before: the same time again is what a cache would answer
+        sys.settrace(tracer)
+        try:
+            results.append(format_utc(mine))
+        finally:
+            sys.settrace(None)
+
+    for stop_at in range(1, 12):
+        results: list[str] = []
+        others: list[str] = []
+        a = threading.Thread(target=run_a, args=(stop_at, results, others))
+        a.start()
+        a.join(30)
+        assert results == [mine_text], f"stopped at line {stop_at}: got {results}"
+        assert others in ([], [other_text])
 
 
 def test_v1_signup() -> None:
