@@ -80,8 +80,8 @@ def _pump(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop], channel: str, ki
                 status(f"subscribed to {channel}{encrypted}")
             elif name == "pusher:subscription_error":
                 data = event.data if isinstance(event.data, dict) else {}
-                status_code = f" (HTTP {data['status']})" if data.get("status") else ""
-                status(f"login-feed: subscription to {channel} refused{status_code}: {data.get('error')}")
+                # The engine's sentence says who refused and why (an HTTP status, a Pusher code ...).
+                status(f"login-feed: cannot subscribe to {channel}: {data.get('reason') or data.get('error')}")
                 return 1
             elif not name.startswith("pusher:"):
                 write(event)

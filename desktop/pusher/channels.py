@@ -15,6 +15,7 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
+from desktop.pusher.protocol import CLOSE_REASONS
 from desktop.signing.names import ChannelKind
 
 
@@ -80,10 +81,43 @@ class AuthResult:
 
 @dataclass(slots=True, frozen=True)
 class AuthFailure:
-    """Why authorization failed; ``status`` is the HTTP status when an endpoint answered."""
+    """Why a subscription failed, precisely enough to tell the user what happened.
+
+    ``kind`` says who refused: ``AuthError`` (our authorizer: the endpoint refused or could not be asked)
+    or ``ServerRefused`` (the Pusher server turned the subscription down). ``status`` is an HTTP status
+    only, ``code`` a Pusher error code (4009 ...): soketi reports both in one ``status`` field, so they
+    are told apart here and nobody prints "HTTP 4009".
+    """
 
     message: str
     status: int | None = None
+    code: int | None = None
+    kind: str = "AuthError"
+
+    def describe(self) -> str:
+        """One sentence for a status bar or a terminal."""
+        if self.kind == "ServerRefused":
+            detail = [f"code {self.code}" + (f": {CODE_MEANINGS[self.code]}" if self.code in CODE_MEANINGS
+                                               else "")] if self.code is not None else []
+            if self.status is not None:
+                detail.append(f"status {self.status}")
+            extra = f" ({'; '.join(detail)})" if detail else ""
+            return f"the server refused the subscription{extra}: {self.message}"
+        if self.status is None:
+            return f"authorization failed: {self.message}"
+        if self.status == 200:
+            return f"the authorization answer is unusable: {self.message}"
+        return f"authorization refused (HTTP {self.status}): {self.message}"
+
+    def as_event(self) -> dict[str, Any]:
+        """The ``pusher:subscription_error`` payload: pusher-js's ``type``/``error``/``status``, and more."""
+        return {"type": self.kind, "error": self.message, "status": self.status, "code": self.code,
+                "reason": self.describe()}
+
+
+#: Codes soketi puts in a subscription refusal whose general meaning fits; for others (4301 there means a
+#: presence member too big, not a client event rate) the server's own message says it better.
+CODE_MEANINGS = {code: CLOSE_REASONS[code] for code in (4009, 4100)}
 
 
 def parse_auth_response(kind: ChannelKind, body: object) -> AuthResult:
@@ -153,9 +187,9 @@ class Channel:
     box: SecretBox | None = None
     subscription_count: int | None = None
     refreshing_key: bool = False
-    key_refreshed: bool = False
+    key_refresh_after: float = 0.0  # no new key fetch before this time (a rate bound)
     undecrypted: list[tuple[str, Any, float]] = field(default_factory=list)
-    last_error: AuthFailure | None = None
+    last_error: AuthFailure | None = None  # kept until a subscription succeeds: failed stays visible
 
     @property
     def needs_auth(self) -> bool:
@@ -170,5 +204,6 @@ class Channel:
         self.state = SubscriptionState.UNSUBSCRIBED
         self.auth_request = 0
         self.refreshing_key = False
+        self.key_refresh_after = 0.0  # held events wait for the key the resubscription brings
         if self.members is not None:
             self.members.clear()

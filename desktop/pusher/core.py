@@ -101,10 +101,7 @@ class PusherCore(SubscriptionsMixin):
         """The socket closed (or never opened): decide, as protocol 7 says, what to do next."""
         if generation != self._generation:
             return
-        self._generation += 1  # anything this socket still says is stale from now on
-        self._socket_open = False
-        self._ping_deadline = None
-        self._forget_connection()
+        self._drop_socket()
         if self._closing_on_purpose:
             self._closing_on_purpose = False
             return
@@ -117,9 +114,22 @@ class PusherCore(SubscriptionsMixin):
             return
         if action is CloseAction.TLS_ONLY:
             self.use_tls = True
-        delay = 0.0
-        if action is CloseAction.BACKOFF:
-            delay = self._backoff_delay(minimum=1.0 if code is not None and code >= 4100 else 0.0)
+        self._retry(action, code, description, now)
+
+    def _abandon_socket(self, code: int, reason: str, description: str, now: float) -> None:
+        """Give up on the current socket ourselves (ping timeout, bad handshake) and reconnect at once."""
+        self.effects.append(Close(self._generation, code, reason))
+        self._drop_socket()
+        self._retry(CloseAction.RETRY, None, description, now)
+
+    def _drop_socket(self) -> None:
+        self._generation += 1  # anything this socket still says is stale from now on
+        self._socket_open = False
+        self._ping_deadline = None
+        self._forget_connection()
+
+    def _retry(self, action: CloseAction, code: int | None, description: str, now: float) -> None:
+        delay = retry_delay(self.options, action, code, self._attempts, self._rng)
         self._attempts += 1
         self.last_error = description
         self._retry_at = now + delay
@@ -139,12 +149,12 @@ class PusherCore(SubscriptionsMixin):
             self._set_state(State.UNAVAILABLE, self.last_error or "no connection yet; still trying")
         if self.state is not State.CONNECTED:
             return
+        self._run_key_refreshes(now)
         if self._ping_deadline is not None:
             if now >= self._ping_deadline:
                 log.info("no pong within %.0f s; reconnecting", self.options.pong_timeout)
-                gen = self._generation
-                self.effects.append(Close(gen, 4201, "pong timeout"))
-                self.socket_closed(gen, 4200, "no answer to our ping", now)
+                self._abandon_socket(4201, "pong timeout", f"ping timeout: the server sent nothing for "
+                                     f"{self.options.pong_timeout:g} s after our ping", now)
         elif now - self._last_activity >= self._activity_timeout:
             self.effects.append(Send(protocol.encode("pusher:ping", {})))
             self._ping_deadline = now + self.options.pong_timeout
@@ -152,8 +162,12 @@ class PusherCore(SubscriptionsMixin):
     def next_deadline(self) -> float | None:
         """When ``tick`` next has work to do, or None."""
         deadlines = [d for d in (self._retry_at, self._unavailable_at, self._ping_deadline) if d is not None]
-        if self.state is State.CONNECTED and self._ping_deadline is None:
-            deadlines.append(self._last_activity + self._activity_timeout)
+        if self.state is State.CONNECTED:
+            if self._ping_deadline is None:
+                deadlines.append(self._last_activity + self._activity_timeout)
+            key_refresh = self._key_refresh_deadline()
+            if key_refresh is not None:
+                deadlines.append(key_refresh)
         return min(deadlines) if deadlines else None
 
     # -- frames ---------------------------------------------------------------------------------------
@@ -190,7 +204,10 @@ class PusherCore(SubscriptionsMixin):
             handler(self, frame, channel, now)
         elif channel is not None and not name.startswith("pusher_internal:"):
             # An event for a channel still subscribing (the server may send it first): deliver it anyway.
-            self._deliver_lib(frame.channel, name, frame.data, now, frame.user_id)
+            if channel.box is not None and not name.startswith("pusher"):
+                self._deliver_encrypted(channel, name, frame.data, now)
+            else:
+                self._deliver_lib(frame.channel, name, frame.data, now, frame.user_id)
         elif frame.channel is None and not name.startswith("pusher_internal:"):
             self._deliver_lib(None, name, frame.data, now)
         else:
@@ -201,8 +218,7 @@ class PusherCore(SubscriptionsMixin):
         socket_id = data.get("socket_id")
         if not isinstance(socket_id, str) or not socket_id:
             log.warning("connection_established without a socket id; reconnecting")
-            self.effects.append(Close(self._generation, 4200, "bad handshake"))
-            self.socket_closed(self._generation, 4200, "bad handshake", now)
+            self._abandon_socket(4200, "bad handshake", "bad handshake: the server gave no socket id", now)
             return
         timeout = data.get("activity_timeout")
         server_timeout = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None
@@ -213,7 +229,8 @@ class PusherCore(SubscriptionsMixin):
         self.last_error = ""
         self._set_state(State.CONNECTED, f"socket id {socket_id}")
         for channel in self.channels.values():
-            self._start_subscription(channel)
+            if not channel.name.startswith(SERVER_TO_USER_PREFIX):  # that one waits for signin_success
+                self._start_subscription(channel)
         if self._want_signin:
             self._request_signin()
 
@@ -232,7 +249,7 @@ class PusherCore(SubscriptionsMixin):
             # Pusher reports a bad signature as a connection error naming the channel in the text.
             for channel in self.channels.values():
                 if channel.state is SubscriptionState.SUBSCRIBING and channel.name in message:
-                    self._subscription_failed(channel, AuthFailure(message, None), now)
+                    self._subscription_failed(channel, AuthFailure(message, kind="ServerRefused"), now)
                     return
         self._deliver_lib(frame.channel, "pusher:error", data, now)
 
@@ -252,10 +269,13 @@ class PusherCore(SubscriptionsMixin):
         self.user_id = user_id
         self._deliver_lib(None, "pusher:signin_success", user_data, now)
         name = SERVER_TO_USER_PREFIX + user_id
+        for stale in [n for n in self.channels if n.startswith(SERVER_TO_USER_PREFIX) and n != name]:
+            del self.channels[stale]  # signed in as someone else now
         channel = self.channels.get(name)
         if channel is None:
             channel = self.channels[name] = Channel(name, ChannelKind.PUBLIC)  # the server lets us in by sign-in
-        self._start_subscription(channel)
+        if channel.state in (SubscriptionState.UNSUBSCRIBED, SubscriptionState.FAILED):
+            self._start_subscription(channel)
 
     def _on_watchlist(self, frame: Frame, _: Channel | None, now: float) -> None:
         events = frame.data.get("events") if isinstance(frame.data, dict) else None
@@ -302,11 +322,6 @@ class PusherCore(SubscriptionsMixin):
         for channel in self.channels.values():
             channel.connection_lost()
 
-    def _backoff_delay(self, minimum: float) -> float:
-        """Exponential backoff with full jitter, capped: 1, 2, 4 ... s, each drawn in [half, full]."""
-        ceiling = min(self.options.backoff_cap, self.options.backoff_base * (2 ** min(self._attempts, 16)))
-        return max(minimum, self._rng.uniform(ceiling / 2, ceiling))
-
     def _set_state(self, state: State, reason: str = "", retry_in: float | None = None) -> None:
         previous = self.state
         if previous is state and retry_in is None:
@@ -317,6 +332,26 @@ class PusherCore(SubscriptionsMixin):
     def _deliver_lib(self, channel: str | None, event: str, data: Any, now: float,
                      user_id: str | None = None) -> None:
         self.delivered.append(ChannelEvent(channel, event, data, user_id, now + self.wall_offset))
+
+
+def retry_delay(options: Options, action: CloseAction, code: int | None, attempts: int,
+                rng: random.Random) -> float:
+    """Seconds before the next attempt, ``attempts`` being the failures since the last good connection.
+
+    The first retry after a working connection is immediate when the server asked for it (42xx, 4000).
+    Every other retry waits an exponential backoff with jitter (``[ceiling/2, ceiling]``, so clients do
+    not come back in step) that stops growing at ``backoff_cap``: a small cap (1 s by default), because
+    a long outage must not leave the feed dark for long after the server is back, and pusher-js itself
+    waits a fixed 1 s. Retries a draining server keeps refusing (4200 after 4200) climb this same short
+    ladder instead of looping. 41xx ("over capacity") waits at least a second, as protocol 7 asks.
+    """
+    if attempts == 0 and action in (CloseAction.RETRY, CloseAction.TLS_ONLY):
+        return 0.0
+    ceiling = min(options.backoff_cap, options.backoff_base * (2 ** min(attempts, 16)))
+    delay = rng.uniform(ceiling / 2, ceiling)
+    if code is not None and 4100 <= code <= 4199:
+        delay = max(1.0, delay)
+    return delay
 
 
 _HANDLERS = {

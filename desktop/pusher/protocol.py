@@ -87,11 +87,16 @@ def decode_frame(raw: bytes | str) -> Frame:
     return Frame(event, channel, decode_data(message.get("data")), user_id)
 
 
+_JSON_WHITESPACE = " \t\n\r"
+
+
 def decode_data(data: Any) -> Any:
     """JSON text becomes its value; anything else (objects, plain strings, absent) stays as it is."""
     if type(data) is str and data:
         first = data[0]
-        if first in "{[\"" or first.isdigit() or first in "-tfn":
+        if first in _JSON_WHITESPACE:  # JSON allows it, and JSON.parse in pusher-js takes it
+            first = data.lstrip(_JSON_WHITESPACE)[:1]
+        if first and (first in "{[\"" or first.isdigit() or first in "-tfn"):
             try:
                 return _loads(data)
             except (ValueError, RecursionError):

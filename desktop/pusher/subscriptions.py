@@ -32,6 +32,8 @@ log = logging.getLogger("desktop.pusher")
 
 CLIENT_EVENTS_PER_SECOND = 10
 MAX_UNDECRYPTED = 1000
+#: At most one key fetch per encrypted channel in this many seconds (see ``_refresh_key_if_due``).
+KEY_REFRESH_INTERVAL = 1.0
 
 
 class SubscriptionsMixin:
@@ -92,6 +94,8 @@ class SubscriptionsMixin:
             return
         if result.shared_secret is not None:
             channel.box = SecretBox(result.shared_secret)
+            if channel.undecrypted:  # held when the last connection ended: this key may open them
+                self._replay_held(channel, now)
         payload: dict[str, Any] = {"channel": channel.name, "auth": result.auth}
         if result.channel_data is not None:
             payload["channel_data"] = result.channel_data
@@ -119,31 +123,51 @@ class SubscriptionsMixin:
     def _subscription_failed(self, channel: Channel, failure: AuthFailure, now: float) -> None:
         channel.state = SubscriptionState.FAILED
         channel.last_error = failure
-        log.info("subscription to %s failed (%s): %s", channel.name, failure.status, failure.message)
-        self._deliver_lib(channel.name, "pusher:subscription_error",
-                          {"type": "AuthError", "error": failure.message, "status": failure.status}, now)
+        if channel.undecrypted:
+            log.warning("dropped %d held event(s) on %s: no key", len(channel.undecrypted), channel.name)
+            channel.undecrypted = []
+        log.info("subscription to %s failed: %s", channel.name, failure.describe())
+        self._deliver_lib(channel.name, "pusher:subscription_error", failure.as_event(), now)
 
     # -- encrypted channels ---------------------------------------------------------------------------
     def _deliver_encrypted(self, channel: Channel, name: str, data: Any, now: float) -> None:
         assert channel.box is not None
-        if channel.refreshing_key:
+        if channel.refreshing_key or channel.undecrypted:  # behind held events, to keep the order
             self._hold_undecrypted(channel, name, data, now)
             return
         try:
             plain = decrypt_event(channel.box, data)
-        except DecryptError as exc:
-            if channel.key_refreshed:
-                log.warning("dropped an event on %s: %s (even with a fresh key)", channel.name, exc)
-                return
-            log.info("could not decrypt an event on %s; fetching a fresh key once", channel.name)
+        except DecryptError:
+            log.info("could not decrypt an event on %s; fetching a fresh key", channel.name)
             self._hold_undecrypted(channel, name, data, now)
-            channel.refreshing_key = True
-            self._request += 1
-            channel.auth_request = self._request
-            assert self.socket_id is not None
-            self.effects.append(Authorize(channel.name, self.socket_id, self._request))
+            self._refresh_key_if_due(channel, now)
             return
         self._deliver_lib(channel.name, name, plain, now)
+
+    def _refresh_key_if_due(self, channel: Channel, now: float) -> None:
+        """Fetch a fresh key for held events: pusher-js does so for every failing event; we keep it bounded.
+
+        At most one fetch in flight per channel (events arriving meanwhile wait behind it) and at most one
+        every ``KEY_REFRESH_INTERVAL`` s; a fetch that fails does not stop the next failing event from
+        asking again, and a reconnect starts afresh with the key the resubscription brings.
+        """
+        if (channel.refreshing_key or not channel.undecrypted or now < channel.key_refresh_after
+                or self.socket_id is None or self.state is not State.CONNECTED):
+            return
+        channel.refreshing_key = True
+        self._request += 1
+        channel.auth_request = self._request
+        self.effects.append(Authorize(channel.name, self.socket_id, self._request))
+
+    def _run_key_refreshes(self, now: float) -> None:
+        for channel in self.channels.values():
+            if channel.undecrypted and channel.subscribed:
+                self._refresh_key_if_due(channel, now)
+
+    def _key_refresh_deadline(self) -> float | None:
+        due = [c.key_refresh_after for c in self.channels.values()
+               if c.undecrypted and c.subscribed and not c.refreshing_key]
+        return min(due) if due else None
 
     def _hold_undecrypted(self, channel: Channel, name: str, data: Any, now: float) -> None:
         if len(channel.undecrypted) < MAX_UNDECRYPTED:
@@ -153,15 +177,28 @@ class SubscriptionsMixin:
 
     def _key_refreshed(self, channel: Channel, result: AuthResult | AuthFailure, now: float) -> None:
         channel.refreshing_key = False
-        channel.key_refreshed = True
-        held, channel.undecrypted = channel.undecrypted, []
+        channel.key_refresh_after = now + KEY_REFRESH_INTERVAL
         if isinstance(result, AuthFailure) or result.shared_secret is None:
-            log.warning("could not fetch a fresh key for %s; dropped %d event(s)", channel.name, len(held))
-            return
-        channel.box = SecretBox(result.shared_secret)
+            why = result.describe() if isinstance(result, AuthFailure) else "the answer had no key"
+            log.warning("could not fetch a fresh key for %s: %s", channel.name, why)
+        else:
+            channel.box = SecretBox(result.shared_secret)
+        self._replay_held(channel, now)
+
+    def _replay_held(self, channel: Channel, now: float) -> None:
+        """Open held events with the key we now have, in order; drop those it cannot open (once each)."""
+        assert channel.box is not None
+        held, channel.undecrypted = channel.undecrypted, []
+        dropped = 0
         for name, data, received in held:
-            self._deliver_encrypted(channel, name, data, received)
-        channel.key_refreshed = False
+            try:
+                plain = decrypt_event(channel.box, data)
+            except DecryptError:
+                dropped += 1
+                continue
+            self._deliver_lib(channel.name, name, plain, received)
+        if dropped:
+            log.warning("dropped %d event(s) on %s that the fetched key could not open", dropped, channel.name)
 
     # -- client events --------------------------------------------------------------------------------
     def trigger(self, channel_name: str, event: str, data: Any, now: float) -> None:
@@ -208,8 +245,14 @@ class SubscriptionsMixin:
         if channel is None:
             return
         data = frame.data if isinstance(frame.data, dict) else {}
-        status = data.get("status") if isinstance(data.get("status"), int) else None
-        self._subscription_failed(channel, AuthFailure(str(data.get("error") or data or "refused"), status), now)
+        status = data.get("status") if type(data.get("status")) is int else None
+        code = status if status is not None and status >= 4000 else None  # soketi puts Pusher codes there
+        kind = data.get("type")
+        message = str(data.get("error") or data or "refused")
+        if isinstance(kind, str) and kind and kind != "AuthError":
+            message = f"{kind}: {message}"
+        self._subscription_failed(channel, AuthFailure(message, None if code else status, code, "ServerRefused"),
+                                  now)
 
     def _on_member_added(self, frame: Frame, channel: Channel | None, now: float) -> None:
         data = frame.data

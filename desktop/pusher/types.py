@@ -21,11 +21,13 @@ class State(enum.StrEnum):
 
 @dataclass(slots=True, frozen=True)
 class Options:
+    """Timers of a connection, in seconds. The backoff is short on purpose: see ``core.retry_delay``."""
+
     activity_timeout: float = 120.0
     pong_timeout: float = 30.0
     unavailable_timeout: float = 10.0
-    backoff_base: float = 1.0
-    backoff_cap: float = 30.0
+    backoff_base: float = 0.25
+    backoff_cap: float = 1.0
 
 
 @dataclass(slots=True, frozen=True)

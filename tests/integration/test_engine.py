@@ -114,7 +114,7 @@ def test_encrypted_channel_decrypts_and_drops_what_it_cannot_open(soketi: Soketi
         assert recorder.wait_for("after", channel)[0].data == {"still": "here"}
         assert not recorder.named("forged")
         # ... and it really reached the client, which could not open it even with a fresh key.
-        assert any("dropped an event on " + channel in r.getMessage() for r in caplog.records)
+        assert any(r.getMessage().startswith("dropped 1 event(s) on " + channel) for r in caplog.records)
         assert client.state is State.CONNECTED
 
         good.trigger(channel, "later", {"n": 3})

@@ -24,8 +24,9 @@ def test_bad_signature_fails_the_channel_only(soketi: Soketi, make_client) -> No
     handle = client.subscribe(private)
 
     error = recorder.wait_for("pusher:subscription_error", private)[0]
-    assert error.data["type"] == "AuthError"
+    assert error.data["type"] == "ServerRefused"  # our signer signed; the server refused the signature
     assert error.data["status"] == 401
+    assert error.data["reason"].startswith("the server refused the subscription (status 401): ")
     assert handle.state == "failed"
     assert not handle.subscribed
     # The same connection still works for a public channel.

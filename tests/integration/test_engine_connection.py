@@ -87,7 +87,7 @@ def test_unknown_app_key_fails_for_good(soketi: Soketi, make_client) -> None:
     assert "4001" in client.last_error
     changes_when_failed = len(states.changes)
     # Proving a negative needs a bounded wait. Had the engine treated the close as retryable, its default
-    # backoff would have started the next attempt within 1 s (first retry: 0.5-1 s, or at once for 42xx),
+    # backoff would have started the next attempt within 1 s (first retry: at most 0.25 s, or at once for 42xx),
     # so a state change inside this 1.5 s window would show it; none may happen.
     time.sleep(1.5)
     assert states.changes[changes_when_failed:] == []

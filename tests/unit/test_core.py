@@ -2,94 +2,15 @@
 
 import base64
 import json
-import random
 
 import pytest
 from nacl.secret import SecretBox
 from nacl.utils import random as nacl_random
+from support.core_harness import Harness, established, msg
 
 from desktop.pusher import core as c
 from desktop.pusher.channels import AuthFailure
-from desktop.pusher.core import ChannelEvent, ClientEventError, Options, PusherCore, State
-from desktop.signing.signatures import channel_auth_response
-
-
-def established(socket_id="1.1", timeout=30):
-    data = json.dumps({"socket_id": socket_id, "activity_timeout": timeout})
-    return json.dumps({"event": "pusher:connection_established", "data": data}).encode()
-
-
-def msg(event, channel=None, data=None, **extra):
-    body = {"event": event, **extra}
-    if channel is not None:
-        body["channel"] = channel
-    if data is not None:
-        body["data"] = data if isinstance(data, str) else json.dumps(data)
-    return json.dumps(body).encode()
-
-
-class Harness:
-    """Runs a core the way the driver does and records what it asked for."""
-
-    def __init__(self, **options):
-        self.core = PusherCore(Options(**options), use_tls=True, rng=random.Random(1))
-        self.now = 1000.0
-        self.sent: list[dict] = []
-        self.opened: list[c.Open] = []
-        self.closed: list[c.Close] = []
-        self.auth: list[c.Authorize] = []
-        self.states: list[c.StateChanged] = []
-        self.events: list[ChannelEvent] = []
-
-    def drain(self):
-        effects, self.core.effects = self.core.effects, []
-        for effect in effects:
-            match effect:
-                case c.Send(text):
-                    self.sent.append(json.loads(text))
-                case c.Open():
-                    self.opened.append(effect)
-                case c.Close():
-                    self.closed.append(effect)
-                case c.Authorize() | c.AuthorizeUser():
-                    self.auth.append(effect)
-                case c.StateChanged():
-                    self.states.append(effect)
-        self.events += self.core.delivered
-        self.core.delivered = []
-
-    @property
-    def gen(self):
-        return self.opened[-1].generation
-
-    def connect(self, socket_id="1.1"):
-        self.core.connect(self.now)
-        self.drain()
-        self.core.socket_opened(self.gen, self.now)
-        self.receive(established(socket_id))
-
-    def receive(self, *raws):
-        self.core.frames_received(self.gen, list(raws), self.now)
-        self.drain()
-
-    def advance(self, seconds):
-        self.now += seconds
-        self.core.tick(self.now)
-        self.drain()
-
-    def close(self, code, reason=""):
-        self.core.socket_closed(self.gen, code, reason, self.now)
-        self.drain()
-
-    def authorize(self, key="k", secret="s", **kw):
-        request = self.auth.pop(0)
-        body = channel_auth_response(key, secret, request.socket_id, request.channel, **kw)
-        self.core.authorized(request.channel, request.request, body, self.now)
-        self.drain()
-        return request
-
-    def named(self, name):
-        return [e for e in self.events if e.event == name]
+from desktop.pusher.core import ClientEventError, State
 
 
 def test_connects_and_reports_each_state_change():
@@ -192,7 +113,7 @@ def test_4000_switches_to_tls():
 
 
 def test_unavailable_after_ten_seconds_without_a_connection_and_keeps_trying():
-    h = Harness(unavailable_timeout=10, backoff_cap=2)
+    h = Harness(unavailable_timeout=10, backoff_base=1, backoff_cap=2)
     h.core.connect(h.now)
     h.drain()
     for _ in range(8):
@@ -263,7 +184,8 @@ def test_auth_failure_affects_that_channel_only():
     h.drain()
     (error,) = h.named("pusher:subscription_error")
     assert error.channel == "private-a"
-    assert error.data == {"type": "AuthError", "error": "forbidden", "status": 403}
+    assert error.data == {"type": "AuthError", "error": "forbidden", "status": 403, "code": None,
+                          "reason": "authorization refused (HTTP 403): forbidden"}
     assert h.core.state is State.CONNECTED
     assert {"event": "pusher:subscribe", "data": {"channel": "public-b"}} in h.sent
 

@@ -30,6 +30,14 @@ def test_plain_string_data_stays_a_string():
     assert decode_frame('{"event":"e","channel":"c","data":"{not json"}').data == "{not json"
 
 
+@pytest.mark.parametrize(("data", "expected"), [
+    (' {"a": 1}', {"a": 1}), ('\n\t[1, 2]', [1, 2]), ("\r\n 42", 42), ("  true", True),
+    ("  plain words", "  plain words"), ("   ", "   "), (" {broken", " {broken"),
+])
+def test_json_text_with_leading_whitespace_is_decoded_as_json_parse_does(data, expected):
+    assert decode_frame(json.dumps({"event": "e", "channel": "c", "data": data})).data == expected
+
+
 def test_presence_client_event_keeps_the_senders_user_id():
     assert decode_frame('{"event":"client-x","channel":"presence-a","data":"{}","user_id":"u7"}').user_id == "u7"
     assert decode_frame('{"event":"client-x","channel":"presence-a","data":"{}","user_id":42}').user_id == "42"

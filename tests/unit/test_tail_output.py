@@ -49,3 +49,19 @@ def test_markup_is_kept_literally_and_text_lines_stay_one_line():
     assert json.loads(json_line)["data"]["name"] == "<img src=x>\nsecond line"
     assert "<img src=x>" in text_line
     assert "second line" in text_line
+
+
+def test_a_refused_subscription_is_told_as_the_engine_describes_it_never_as_http_4009(capsys):
+    import queue
+
+    from desktop.pusher.channels import AuthFailure
+    from desktop.signing.names import ChannelKind
+    from desktop.tail import _pump
+
+    refusal = AuthFailure("The connection is unauthorized.", code=4009, kind="ServerRefused").as_event()
+    inbox = queue.SimpleQueue()
+    inbox.put([ChannelEvent("private-login-feed", "pusher:subscription_error", refusal, None, 0.0)])
+    assert _pump(inbox, "private-login-feed", ChannelKind.PRIVATE, _text_writer(Stdout()), Stdout()) == 1
+    err = capsys.readouterr().err
+    assert "code 4009" in err
+    assert "HTTP" not in err
