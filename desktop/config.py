@@ -222,6 +222,8 @@ def _from_env(text: str, kind: str) -> Any:
     if kind == "table":
         with contextlib.suppress(ValueError):
             return json.loads(value)  # e.g. LOGIN_FEED_AUTHORIZATION_HEADERS='{"X-Team": "support"}'
+    if kind == "list":  # e.g. LOGIN_FEED_AUTHSERVER_ALLOWED_CLIENT_IDS="abc123, def456"
+        return [part for part in re.split(r"[,\s]+", value) if part]
     return value
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from desktop.signing.names import MAX_CHANNEL_NAME_LENGTH, validate_channel_name
 
@@ -28,6 +28,13 @@ SECRET_KEY_NAMES = frozenset(
 _SECRET_SUFFIXES = ("_secret", "_password", "_token", "master_key")
 # The app sends the Auth0 access token itself; a static credential header would be a secret in a file.
 FORBIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+# Words that make a header or URL query parameter name a credential (X-Api-Key, ?access_token=, ?sig=...): the
+# value would be a secret in a plain file, whatever the key holding the whole table or URL is called.
+CREDENTIAL_WORDS = frozenset((
+    "key", "apikey", "token", "secret", "password", "passwd", "pwd", "pass", "auth", "authorization", "credential",
+    "credentials", "session", "sessionid", "sid", "signature", "sig", "jwt", "bearer", "cookie", "otp", "private",
+))
+MAX_CLIENT_IDS = 100
 
 _LABEL = r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
 _HOST_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})*\.?$")
@@ -36,6 +43,12 @@ _URL_SAFE_RE = re.compile(r"^[A-Za-z0-9_.~-]+$")  # the key goes into the websoc
 _NO_SPACE_RE = re.compile(r"^\S+$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _LOOPBACK_NOTE = "(http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)"
+_WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")  # X-ApiKey, api_key, apiKey -> words
+# A value that is a credential whatever its name: an HTTP auth scheme, a JWT, or a long random-looking token.
+_AUTH_SCHEME_RE = re.compile(r"^(bearer|basic|digest|token|apikey|api-key|hmac|negotiate)\s+\S", re.IGNORECASE)
+_JWT_RE = re.compile(r"^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$")
+_RANDOM_RE = re.compile(r"^[A-Za-z0-9+/=_.~-]{32,}$")
+_NO_SECRETS = "secrets belong in the OS keyring or the environment, never in the config file"
 
 
 class Invalid(ValueError):
@@ -51,6 +64,23 @@ def looks_secret(name: str) -> bool:
     """True for key names that suggest a secret value, so the file never becomes a secret store."""
     norm = name.strip().lower().replace("-", "_")
     return norm in SECRET_KEY_NAMES or norm.endswith(_SECRET_SUFFIXES)
+
+
+def credential_name(name: str) -> bool:
+    """True for a header or query parameter name that carries a credential: X-Api-Key, apiKey, access_token,
+    X-Auth-Token, sig... (the name is split into words, so X-Team or X-Monkey-Id are not)."""
+    words = {w.lower() for w in _WORD_RE.findall(name)}
+    joined = re.sub(r"[^a-z0-9]", "", name.lower())
+    return bool(words & CREDENTIAL_WORDS) or looks_secret(name) or joined in CREDENTIAL_WORDS
+
+
+def credential_value(value: str) -> bool:
+    """True for a value that is a credential whatever it is called: ``Bearer ...``/``Basic ...``, a JWT, or a
+    long random-looking token (32+ characters of base64/hex alphabet mixing letters and digits)."""
+    value = value.strip()
+    if _AUTH_SCHEME_RE.match(value) or _JWT_RE.fullmatch(value):
+        return True
+    return bool(_RANDOM_RE.fullmatch(value)) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -149,6 +179,13 @@ def _url(value: Any) -> str:
             "must not contain a user name or password: secrets belong in the OS keyring or the environment",
             echo=False,
         )
+    for name, item in parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(parts.fragment):
+        if credential_name(name) or credential_value(item):
+            raise Invalid(
+                f"must not carry a credential in its query string or fragment (the parameter {_shown(name)}): "
+                f"the app sends the Auth0 access token itself, and {_NO_SECRETS}",
+                echo=False,
+            )
     if parts.scheme not in ("http", "https") or not host:
         raise Invalid(f"must be {expected}")
     if parts.scheme == "http" and not is_loopback_host(host):
@@ -188,6 +225,11 @@ def _app_id(value: Any) -> str:
     return _text(expected, _URL_SAFE_RE, 200)(value)
 
 
+def _shown(name: str) -> str:
+    """A parameter or header name, quoted and cut, safe to repeat in an error (never its value)."""
+    return repr(name if len(name) <= 40 else name[:40] + "...")
+
+
 def _headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise Invalid("must be a table of header names to string values")
@@ -201,7 +243,38 @@ def _headers(value: Any) -> dict[str, str]:
         single_line = isinstance(header, str) and not re.search(r"[\r\n\0]", header)
         if not _HEADER_NAME_RE.fullmatch(name) or not single_line:
             raise Invalid("must be a table of header names (HTTP tokens) to single-line string values")
+        if credential_name(name) or credential_value(header):
+            raise Invalid(
+                f"must not set {_shown(name)}: its value looks like a credential (an API key, a token or a "
+                f"password), and {_NO_SECRETS}; the app sends the Auth0 access token itself",
+                echo=False,
+            )
     return dict(value)
+
+
+def _client_ids(value: Any) -> tuple[str, ...]:
+    expected = f"a list of at most {MAX_CLIENT_IDS} Auth0 client ids without spaces, such as [\"abc123\"]"
+    ok = isinstance(value, list) and len(value) <= MAX_CLIENT_IDS and all(
+        isinstance(item, str) and _NO_SPACE_RE.fullmatch(item) and len(item) <= 200 for item in value)
+    if not ok:
+        raise Invalid(f"must be {expected}")
+    return tuple(dict.fromkeys(value))
+
+
+def _per_minute(value: Any) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 100_000
+    if not ok:
+        raise Invalid("must be a number of requests per minute greater than 0 and at most 100000")
+    return float(value)
+
+
+def _count(low: int, high: int, what: str) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise Invalid(f"must be {what}: an integer between {low} and {high}")
+        return value
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -209,7 +282,7 @@ class Field:
     """How to check one key, and how to read it from a (always textual) environment variable."""
 
     check: Check
-    env: Literal["str", "int", "bool", "float", "table"] = "str"
+    env: Literal["str", "int", "bool", "float", "table", "list"] = "str"
 
 
 SCHEMA: dict[str, dict[str, Field]] = {
@@ -243,7 +316,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "message_endpoint": Field(_optional(_url)),
         "presence_channel": Field(_channel(("presence-",))),
     },
-    "authserver": {"permission": Field(_text("a permission name without spaces such as read:login-feed"))},
+    "authserver": {
+        "permission": Field(_text("a permission name without spaces such as read:login-feed")),
+        "allowed_client_ids": Field(_client_ids, env="list"),
+        "rate_limit": Field(_per_minute, env="float"),
+        "rate_burst": Field(_count(1, 10_000, "the requests a user may make at once"), env="int"),
+        "max_connections": Field(_count(1, 100_000, "the most open connections"), env="int"),
+    },
 }
 # Keys accepted where product docs once placed them, mapped to their one canonical home.
 ALIASES: dict[tuple[str, str], tuple[str, str]] = {("authorization", "app_id"): ("pusher", "app_id")}

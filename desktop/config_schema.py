@@ -105,7 +105,18 @@ class ChatConfig:
 
 @dataclass(frozen=True)
 class AuthServerConfig:
+    """The reference endpoint (``login-feed authserver``): who may use it, and how hard.
+
+    ``allowed_client_ids`` empty means any application of the tenant; ``rate_limit`` is requests per minute per
+    user (the token's ``sub``) on each of the signing routes and ``/message``, with bursts of ``rate_burst``;
+    ``max_connections`` caps open connections (more get 503 until some close).
+    """
+
     permission: str = "read:login-feed"
+    allowed_client_ids: tuple[str, ...] = ()
+    rate_limit: float = 60.0
+    rate_burst: int = 20
+    max_connections: int = 200
 
 
 SECTION_TYPES: dict[str, type] = {
@@ -190,4 +201,6 @@ def _toml_value(value: Any) -> str:
         return repr(value) if math.isfinite(value) else str(value)  # TOML spells them inf, -inf, nan
     if isinstance(value, str):
         return _toml_string(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     raise TypeError(f"cannot write a {type(value).__name__} to the config file")

@@ -6,11 +6,17 @@ Routes:
   ``{"auth"}``, plus ``channel_data`` for presence and ``shared_secret`` for encrypted channels;
 - ``POST /pusher/user-auth``: ``socket_id`` -> ``{"auth", "user_data"}`` for user sign-in (the id is the token's
   ``sub``, escaped into Pusher's channel-name alphabet: see :func:`~.profiles.pusher_user_id`);
-- ``POST /message``: the chat sample's endpoint: ``message`` and ``name`` -> ``[chat] event`` on ``[chat] channel``;
+- ``POST /message``: the chat sample's endpoint: ``message`` -> ``[chat] event`` on ``[chat] channel`` with
+  ``{"message", "name", "user_id"}``; the name and user id come from the verified token (and the caller's profile),
+  never from the request, so nobody can post as someone else (a ``name`` in the request is ignored);
 - ``GET /healthz``: ``{"ok": true}``, without authentication.
 
 Every other route needs ``Authorization: Bearer <Auth0 access token>`` with the configured permission. Order of
-checks: token (401), permission (403), body size and type (413/415), parameters (400), channel policy (403).
+checks: token (401), per-user rate limit (429 with ``Retry-After``), client and permission (403), body size, type
+and read deadline (413/415/408), parameters (400), channel policy (403). The rate limit is a token bucket per
+``sub`` (:mod:`.ratelimit`), one for the signing routes and one for ``/message``: a person's chat cannot starve
+their own reconnects. Bodies must arrive within ``body_timeout`` seconds in total, so a client that drips its
+body cannot hold a connection; slow headers and idle connections are the HTTP server's job (:mod:`.listener`).
 Every error body is ``{"error", "error_description"}``; 401s carry ``WWW-Authenticate``. Blocking work (JWKS and
 /userinfo fetches, the Pusher HTTP API) runs in Starlette's thread pool so the event loop keeps serving.
 
@@ -21,8 +27,8 @@ signatures and the app secret never reach it.
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -32,15 +38,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desktop.auth.common import clean_text
+from desktop.authserver.params import (
+    BODY_TIMEOUT,
+    MAX_BODY_BYTES,
+    ApiError,
+    parse_channel_name,
+    parse_socket_id,
+    read_params,
+)
 from desktop.authserver.policy import ChannelPolicy, Forbidden
 from desktop.authserver.profiles import ProfileLookup, UserInfoFetcher, pusher_user_id
 from desktop.authserver.pusher_api import MAX_EVENT_DATA_BYTES, TriggerError
+from desktop.authserver.ratelimit import TokenBuckets, retry_after_header
 from desktop.authserver.tokens import AccessTokenVerifier, KeySetUnavailable, TokenRejected
 from desktop.config_schema import Config
 from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind, channel_kind, validate_channel_name
@@ -48,38 +63,26 @@ from desktop.signing.signatures import (
     channel_auth_response,
     encode_json_compact,
     user_auth_response,
-    validate_socket_id,
 )
 
-__all__ = ["MAX_BODY_BYTES", "MAX_NAME_CHARS", "ApiError", "Trigger", "create_app"]
+__all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "ApiError", "Trigger", "create_app"]
 
 access_log = logging.getLogger("desktop.authserver.access")
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
-MAX_NAME_CHARS = 100
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")  # the client's own message id (echo matching): passed through
 _MAX_FIELDS = 50
 _LOG_KEY = "login_feed.access"
 _REALM = "login-feed"
 _ERROR_NAMES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                 415: "unsupported_media_type"}
+_SIGNING, _MESSAGE = "signing", "message"
 
 
 class Trigger(Protocol):
     """Publishes one event (blocking); raises :class:`TriggerError` when Pusher refuses or cannot be reached."""
 
     def __call__(self, channel: str, event: str, data: str, socket_id: str | None) -> None: ...
-
-
-class ApiError(Exception):
-    """An answer other than 200: ``status`` with the JSON body ``{"error", "error_description"}``."""
-
-    def __init__(self, status: int, error: str, description: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
-        self.headers = dict(headers or {})
 
 
 def error_response(status: int, error: str, description: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -97,7 +100,8 @@ def _bearer_challenge(error: str, scope: str | None = None) -> str:
 
 class _Handlers:
     def __init__(self, config: Config, secret: str, master_key: bytes | None, verifier: AccessTokenVerifier,
-                 *, trigger: Trigger | None, profiles: ProfileLookup) -> None:
+                 *, trigger: Trigger | None, profiles: ProfileLookup, clock: Callable[[], float],
+                 body_timeout: float) -> None:
         self.key = config.require_pusher().key
         self.secret = secret
         self.master_key = master_key
@@ -107,6 +111,10 @@ class _Handlers:
         self.policy = ChannelPolicy.from_config(config, encryption=master_key is not None)
         self.chat_channel = config.chat.channel
         self.chat_event = config.chat.event
+        self.clock = clock
+        self.body_timeout = body_timeout
+        per_second, burst = config.authserver.rate_limit / 60.0, config.authserver.rate_burst
+        self.limits = {group: TokenBuckets(per_second, burst) for group in (_SIGNING, _MESSAGE)}
 
     # ---- routes -------------------------------------------------------------------------------------------
 
@@ -114,10 +122,10 @@ class _Handlers:
         return JSONResponse({"ok": True})
 
     async def channel_auth(self, request: Request) -> Response:
-        claims, token = await self._authenticate(request)
-        params = await _read_params(request)
-        socket_id = _socket_id(params.get("socket_id"))
-        channel = _channel_name(params.get("channel_name"))
+        claims, token = await self._authenticate(request, _SIGNING)
+        params = await read_params(request, self.body_timeout)
+        socket_id = parse_socket_id(params.get("socket_id"))
+        channel = parse_channel_name(params.get("channel_name"))
         self.policy.check(channel)
         channel_data = None
         if channel_kind(channel) is ChannelKind.PRESENCE:
@@ -131,9 +139,9 @@ class _Handlers:
         return JSONResponse(body)
 
     async def user_auth(self, request: Request) -> Response:
-        claims, token = await self._authenticate(request)
-        params = await _read_params(request)
-        socket_id = _socket_id(params.get("socket_id"))
+        claims, token = await self._authenticate(request, _SIGNING)
+        params = await read_params(request, self.body_timeout)
+        socket_id = parse_socket_id(params.get("socket_id"))
         user_id = pusher_user_id(claims["sub"])
         try:
             validate_channel_name(SERVER_TO_USER_PREFIX + user_id, allow_internal=True)
@@ -147,23 +155,25 @@ class _Handlers:
         return JSONResponse(body)
 
     async def message(self, request: Request) -> Response:
-        claims, token = await self._authenticate(request)
+        claims, token = await self._authenticate(request, _MESSAGE)
         if self.trigger is None:
             raise ApiError(503, "not_configured",
                            "the chat message endpoint needs [pusher] app_id in the server's configuration")
-        params = await _read_params(request)
+        params = await read_params(request, self.body_timeout)
         text = params.get("message")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "invalid_request", "'message' is required and must be non-empty text")
-        name = params.get("name")
-        if name is None or (isinstance(name, str) and not name.strip()):
-            profile = await run_in_threadpool(self.profiles.lookup, claims, token)
-            name = profile.get("name") or profile.get("email") or claims["sub"]
-        elif not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
-            raise ApiError(400, "invalid_request", f"'name' must be text of at most {MAX_NAME_CHARS} characters")
         raw_socket_id = params.get("socket_id")
-        socket_id = None if raw_socket_id in (None, "") else _socket_id(raw_socket_id)
-        data = encode_json_compact({"message": text, "name": name.strip()})
+        socket_id = None if raw_socket_id in (None, "") else parse_socket_id(raw_socket_id)
+        # Who is speaking comes from the verified token and the caller's profile only: a "name" in the request
+        # is ignored, so nobody can post as someone else.
+        profile = await run_in_threadpool(self.profiles.lookup, claims, token)
+        event: dict[str, str] = {"message": text, "name": profile.get("name") or profile.get("email") or claims["sub"],
+                                 "user_id": claims["sub"]}
+        message_id = params.get("id")
+        if isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id):
+            event["id"] = message_id  # lets the sender recognise its own message when it comes back
+        data = encode_json_compact(event)
         if len(data.encode("utf-8")) > MAX_EVENT_DATA_BYTES:
             raise ApiError(413, "payload_too_large",
                            f"the message is too large: Pusher accepts at most {MAX_EVENT_DATA_BYTES // 1024} KB "
@@ -178,8 +188,9 @@ class _Handlers:
 
     # ---- checks -------------------------------------------------------------------------------------------
 
-    async def _authenticate(self, request: Request) -> tuple[dict[str, Any], str]:
-        """The verified claims and the raw token, after the permission check; sets ``sub`` for the access log."""
+    async def _authenticate(self, request: Request, group: str) -> tuple[dict[str, Any], str]:
+        """The verified claims and the raw token, after the rate limit of ``group`` for this ``sub`` and the
+        client and permission checks; sets ``sub`` for the access log."""
         header = request.headers.get("authorization")
         if not header:
             raise TokenRejected("an 'Authorization: Bearer <access token>' header is required")
@@ -191,88 +202,13 @@ class _Handlers:
         info = request.scope.get(_LOG_KEY)
         if isinstance(info, dict):
             info["sub"] = claims["sub"]
+        wait = self.limits[group].take(claims["sub"], self.clock())
+        if wait > 0:
+            retry = retry_after_header(wait)
+            raise ApiError(429, "rate_limited", f"too many requests from this user; try again in {retry} s",
+                           {"Retry-After": retry})
         self.policy.require_permission(claims)
         return claims, token
-
-
-# ---- request parameters -----------------------------------------------------------------------------------
-
-
-async def _read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES // 1024} KB")
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > MAX_BODY_BYTES:
-                raise ApiError(413, "payload_too_large",
-                               f"the request body is larger than {MAX_BODY_BYTES // 1024} KB")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise ApiError(400, "invalid_request", "the client went away before sending the whole body") from None
-    return b"".join(chunks)
-
-
-async def _read_params(request: Request) -> dict[str, object]:
-    """Form fields (urlencoded or multipart, without files) or a JSON object's members."""
-    body = await _read_body(request)
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "invalid_request", "the request body is not valid JSON") from None
-        if not isinstance(document, dict):
-            raise ApiError(400, "invalid_request", "the request body must be a JSON object")
-        return document
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        sent = False
-
-        async def replay() -> Message:  # the form parser reads the body we already hold
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        form = await Request(request.scope, replay).form(max_files=0, max_fields=_MAX_FIELDS,
-                                                          max_part_size=MAX_BODY_BYTES)
-        try:
-            return {name: value for name, value in form.multi_items() if isinstance(value, str)}
-        finally:
-            await form.close()
-    if not body and not content_type:
-        return {}
-    raise ApiError(415, "unsupported_media_type",
-                   "send application/x-www-form-urlencoded (as pusher-js does) or application/json")
-
-
-def _socket_id(value: object) -> str:
-    if value is None or value == "":
-        raise ApiError(400, "invalid_request", "'socket_id' is required")
-    if not isinstance(value, str):
-        raise ApiError(400, "invalid_request", "'socket_id' must be a string such as 1234.5678")
-    try:
-        return validate_socket_id(value)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from None
-
-
-def _channel_name(value: object) -> str:
-    if value is None or value == "":
-        raise ApiError(400, "invalid_request", "'channel_name' is required")
-    if not isinstance(value, str):
-        raise ApiError(400, "invalid_request", "'channel_name' must be a string")
-    try:
-        validate_channel_name(value)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_request", str(exc)) from None
-    if channel_kind(value) is ChannelKind.PUBLIC:
-        raise ApiError(400, "invalid_request", f"{value!r} is a public channel: it needs no authorization")
-    return value
 
 
 # ---- errors -----------------------------------------------------------------------------------------------
@@ -370,23 +306,29 @@ def create_app(
     *,
     userinfo: UserInfoFetcher | None = None,
     profiles: ProfileLookup | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """The ASGI application.
 
-    :param config: ``[pusher] key`` (required), ``[feed]``, ``[chat]`` and ``[authserver] permission``.
+    :param config: ``[pusher] key`` (required), ``[feed]``, ``[chat]`` and ``[authserver]`` (permission, allowed
+        client ids, rate limit).
     :param secret: the Pusher app secret (from the keyring or ``LOGIN_FEED_PUSHER_SECRET``).
     :param master_key: the 32-byte encryption master key, or None (encrypted channels are then refused).
     :param verifier: checks the callers' access tokens.
     :param trigger: publishes chat messages (``PusherTrigger``); None answers ``/message`` with 503.
     :param userinfo: fetches ``/userinfo`` with a caller's token when the token has no name or email.
     :param profiles: a ready :class:`ProfileLookup` (tests); built from ``userinfo`` otherwise.
+    :param clock: monotonic seconds, for the per-user rate limit.
+    :param body_timeout: seconds a client has to send a whole request body.
     """
     if not isinstance(secret, str) or not secret:
         raise ValueError("the Pusher app secret is required")
     if master_key is not None and len(master_key) != 32:
         raise ValueError("the encryption master key must be 32 bytes")
     handlers = _Handlers(config, secret, master_key, verifier, trigger=trigger,
-                         profiles=profiles if profiles is not None else ProfileLookup(userinfo))
+                         profiles=profiles if profiles is not None else ProfileLookup(userinfo), clock=clock,
+                         body_timeout=body_timeout)
     routes = [
         Route("/pusher/auth", handlers.channel_auth, methods=["POST"]),
         Route("/pusher/user-auth", handlers.user_auth, methods=["POST"]),

@@ -4,6 +4,11 @@ A caller with the configured permission may join exactly the channels this deplo
 its ``private-encrypted-`` variant (when the server holds an encryption master key), the chat channel and the
 team's presence channel. Everything else is refused, so a stolen or over-broad token cannot be used to sign
 arbitrary channels of the same Pusher app.
+
+The permission is read from the token's ``permissions`` claim only (Auth0 RBAC), never from ``scope``: with the
+API's RBAC off, Auth0 grants any scope the API defines to anyone who asks, and the desktop's client id is public,
+so a scope proves nothing about the user. When ``[authserver] allowed_client_ids`` is set, the token must also
+have been issued to one of those applications (``azp`` as Auth0 writes it, or RFC 9068's ``client_id``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from desktop.config_schema import Config
 from desktop.signing.names import ChannelKind, channel_kind
 
-__all__ = ["ChannelPolicy", "Forbidden", "has_permission", "permissions_of"]
+__all__ = ["ChannelPolicy", "Forbidden", "client_of", "has_permission", "permissions_of"]
 
 _ENCRYPTED = "private-encrypted-"
 _PRIVATE = "private-"
@@ -33,15 +38,21 @@ class Forbidden(Exception):
 
 
 def permissions_of(claims: Mapping[str, Any]) -> frozenset[str]:
-    """Auth0's ``permissions`` claim (RBAC) plus the space-separated ``scope``; malformed values count as none."""
-    found: set[str] = set()
+    """Auth0's ``permissions`` claim (RBAC) and nothing else: ``scope`` is deliberately ignored (see the module
+    docstring); a malformed claim counts as no permissions."""
     permissions = claims.get("permissions")
-    if isinstance(permissions, list):
-        found.update(p for p in permissions if isinstance(p, str))
-    scope = claims.get("scope")
-    if isinstance(scope, str):
-        found.update(scope.split())
-    return frozenset(found)
+    if not isinstance(permissions, list):
+        return frozenset()
+    return frozenset(p for p in permissions if isinstance(p, str))
+
+
+def client_of(claims: Mapping[str, Any]) -> str | None:
+    """The application the token was issued to: ``azp`` (Auth0), else ``client_id`` (RFC 9068); None if neither."""
+    for name in ("azp", "client_id"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def has_permission(claims: Mapping[str, Any], permission: str) -> bool:
@@ -62,6 +73,7 @@ class ChannelPolicy:
 
     permission: str
     channels: frozenset[str]
+    allowed_clients: frozenset[str] = frozenset()  # empty: any application of the tenant
 
     @classmethod
     def from_config(cls, config: Config, *, encryption: bool) -> ChannelPolicy:
@@ -72,13 +84,18 @@ class ChannelPolicy:
             names.add(encrypted_variant(config.feed.channel))
         else:
             names = {n for n in names if channel_kind(n) is not ChannelKind.ENCRYPTED}
-        return cls(config.authserver.permission, frozenset(names))
+        return cls(config.authserver.permission, frozenset(names), frozenset(config.authserver.allowed_client_ids))
 
     @classmethod
-    def of(cls, permission: str, channels: Iterable[str]) -> ChannelPolicy:
-        return cls(permission, frozenset(channels))
+    def of(cls, permission: str, channels: Iterable[str], allowed_clients: Iterable[str] = ()) -> ChannelPolicy:
+        return cls(permission, frozenset(channels), frozenset(allowed_clients))
 
     def require_permission(self, claims: Mapping[str, Any]) -> None:
+        """Raise :class:`Forbidden` unless the token was issued to an allowed application (when a list is
+        configured) and its ``permissions`` claim holds the configured permission."""
+        if self.allowed_clients and client_of(claims) not in self.allowed_clients:
+            raise Forbidden("the access token was issued to an application this server does not accept (azp)",
+                            error="unauthorized_client")
         if not has_permission(claims, self.permission):
             raise Forbidden(f"the access token lacks the {self.permission!r} permission",
                             error="insufficient_scope", permission=self.permission)

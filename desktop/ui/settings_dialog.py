@@ -214,7 +214,8 @@ class SettingsDialog(QDialog):
                             send=f["chat.send"].currentData(),  # type: ignore[attr-defined]
                             message_endpoint=_opt(text("chat.message_endpoint")),
                             presence_channel=text("chat.presence_channel").strip()),
-            authserver=AuthServerConfig(permission=text("authserver.permission").strip()),
+            # Only the permission is edited here: the server's other keys (client ids, limits) are kept as loaded.
+            authserver=dataclasses.replace(self._config.authserver, permission=text("authserver.permission").strip()),
         )
 
     def save(self) -> None:

@@ -8,6 +8,7 @@ refuses to start without the app secret.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import signal
 import socket
@@ -28,7 +29,7 @@ from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
 
 from desktop.authserver.server import MISSING_SECRET, Runtime, build_runtime
-from desktop.config_schema import Auth0Config, Config, PusherConfig
+from desktop.config_schema import Auth0Config, AuthServerConfig, Config, PusherConfig
 from desktop.pusher.auth import HttpAuthorizer
 from desktop.pusher.client import PusherClient
 
@@ -200,16 +201,36 @@ def test_message_reaches_subscribers_of_the_chat_channel(
     client = remote_client(clients, soketi, authserver, ada_token)
     recorder = connect(client)
     subscribe(client, recorder, "private-chat")
-    with requests.post(authserver.url("/message"), data={"message": "Anyone seen the signup spike?"},
+    with requests.post(authserver.url("/message"), data={"message": "Anyone seen the signup spike?",
+                                                         "name": "Grace Hopper"},
                        headers={"Authorization": f"Bearer {ada_token}"}, timeout=TIMEOUT) as response:
         assert response.status_code == 200, response.text
         assert response.json() == {"ok": True}
     event = recorder.wait_for("message-added", "private-chat")[0]
-    assert event.data == {"message": "Anyone seen the signup spike?", "name": "Ada Lovelace"}
+    # The name the request claimed is ignored: who speaks comes from the verified token and its profile.
+    assert event.data == {"message": "Anyone seen the signup spike?", "name": "Ada Lovelace",
+                          "user_id": "auth0|demo-ada"}
 
     with requests.post(authserver.url("/message"), json={"message": "hi"}, timeout=TIMEOUT) as response:
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_real_tokens_carry_permissions_and_the_client_id(oidc_provider: OidcProvider, soketi: Soketi,
+                                                          ada_token: str) -> None:
+    claims = json.loads(base64.urlsafe_b64decode(ada_token.split(".")[1] + "=="))
+    assert claims["permissions"] == ["read:login-feed"]
+    base = config_for(oidc_provider, soketi)
+    for allowed, status in (((oidc_provider.client_id,), 200), (("someone-elses-app",), 403)):
+        config = dataclasses.replace(base, authserver=AuthServerConfig(allowed_client_ids=allowed))
+        served = ServedApp(build_runtime(config, APP_SECRET, MASTER))
+        try:
+            with requests.post(served.url("/pusher/auth"), headers={"Authorization": f"Bearer {ada_token}"},
+                               data={"socket_id": "1.2", "channel_name": "private-login-feed"},
+                               timeout=TIMEOUT) as answer:
+                assert answer.status_code == status, answer.text
+        finally:
+            served.close()
 
 
 def test_healthz_over_http(authserver: ServedApp) -> None:

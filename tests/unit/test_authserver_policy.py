@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.authserver.policy import ChannelPolicy, Forbidden, encrypted_variant, has_permission, permissions_of
+from desktop.authserver.policy import (
+    ChannelPolicy,
+    Forbidden,
+    client_of,
+    encrypted_variant,
+    has_permission,
+    permissions_of,
+)
 from desktop.authserver.profiles import pusher_user_id
 from desktop.config_schema import AuthServerConfig, ChatConfig, Config, FeedConfig
 
@@ -64,15 +71,37 @@ def test_long_channel_names_are_shortened_in_the_message() -> None:
     assert len(info.value.description) < 150
 
 
-def test_permission_from_the_permissions_claim_or_the_scope() -> None:
+def test_permission_only_from_the_permissions_claim_never_the_scope() -> None:
+    # With the API's RBAC off, Auth0 grants any scope the API defines to anyone who asks: a scope proves nothing.
     assert has_permission({"permissions": ["read:login-feed"]}, "read:login-feed")
-    assert has_permission({"scope": "openid read:login-feed profile"}, "read:login-feed")
-    assert not has_permission({"permissions": [], "scope": "openid profile"}, "read:login-feed")
+    assert not has_permission({"scope": "openid read:login-feed profile"}, "read:login-feed")
+    assert not has_permission({"permissions": [], "scope": "read:login-feed"}, "read:login-feed")
     assert not has_permission({}, "read:login-feed")
     assert not has_permission({"permissions": "read:login-feed"}, "read:login-feed")  # must be a list
-    assert not has_permission({"scope": "read:login-feed-extra"}, "read:login-feed")
     assert not has_permission({"permissions": [["read:login-feed"]], "scope": 7}, "read:login-feed")
-    assert permissions_of({"permissions": ["a", 1, "b"], "scope": "c  d"}) == {"a", "b", "c", "d"}
+    assert permissions_of({"permissions": ["a", 1, "b"], "scope": "c  d"}) == {"a", "b"}
+
+
+def test_the_client_is_azp_else_client_id() -> None:
+    assert client_of({"azp": "desktop", "client_id": "other"}) == "desktop"
+    assert client_of({"client_id": "desktop"}) == "desktop"
+    assert client_of({"azp": 7}) is None
+    assert client_of({}) is None
+
+
+def test_allowed_client_ids_are_checked_when_configured() -> None:
+    open_policy = ChannelPolicy.from_config(Config(), encryption=False)
+    open_policy.require_permission({"permissions": ["read:login-feed"], "azp": "anything"})
+    policy = ChannelPolicy.from_config(
+        Config(authserver=AuthServerConfig(allowed_client_ids=("desktop", "cli"))), encryption=False)
+    assert policy.allowed_clients == {"desktop", "cli"}
+    policy.require_permission({"permissions": ["read:login-feed"], "azp": "cli"})
+    policy.require_permission({"permissions": ["read:login-feed"], "client_id": "desktop"})
+    for claims in ({"azp": "someone-elses-app"}, {"client_id": "x"}, {}):
+        with pytest.raises(Forbidden) as info:
+            policy.require_permission({"permissions": ["read:login-feed"], **claims})
+        assert info.value.status == 403
+        assert info.value.error == "unauthorized_client"
 
 
 def test_require_permission_raises_insufficient_scope() -> None:

@@ -408,6 +408,88 @@ def test_credential_headers_are_refused_without_echo(tmp_path: Path, name: str) 
     assert "VALUE-123" not in message
 
 
+@pytest.mark.parametrize("name", ["X-Api-Key", "X-API-KEY", "Api-Key", "apikey", "X-Auth", "X-Session-Id",
+                                  "X-Signature", "xApiKey"])  # X-Auth-Token and the like: see the test above
+def test_credential_header_names_are_refused_without_echo(tmp_path: Path, name: str) -> None:
+    message = error_for(tmp_path, f'[authorization.headers]\n"{name}" = "VALUE-123"\n')
+    assert message.startswith(f"{tmp_path / 'config.toml'}: [authorization] headers must not set '{name}'")
+    assert "keyring" in message
+    assert "VALUE-123" not in message
+
+
+@pytest.mark.parametrize("value", [
+    "Bearer abc", "basic dXNlcjpwYXNz", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl",
+    "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+])
+def test_secret_looking_header_values_are_refused_without_echo(tmp_path: Path, value: str) -> None:
+    message = error_for(tmp_path, f'[authorization.headers]\nX-Team = "{value}"\n')
+    assert "[authorization] headers must not set 'X-Team': its value looks like a credential" in message
+    assert value not in message
+
+
+def test_ordinary_headers_are_kept(tmp_path: Path) -> None:
+    headers = {"X-Team": "support", "X-Monkey-Id": "7", "X-Client-Version": "1.2.3", "Accept-Language": "en"}
+    text = "[authorization.headers]\n" + "".join(f'{k} = "{v}"\n' for k, v in headers.items())
+    assert load_config(write(tmp_path, text), {}).authorization.headers == headers
+
+
+@pytest.mark.parametrize("query", [
+    "?api_key=VALUE-123", "?apiKey=VALUE-123", "?token=VALUE-123", "?access_token=VALUE-123", "?secret=VALUE-123",
+    "?team=a&sig=VALUE-123", "?password=VALUE-123", "#access_token=VALUE-123",
+    "?x=sk_live_VALUE1234567890abcdefghijklmnop",
+])
+@pytest.mark.parametrize(("section", "key"), [("authorization", "endpoint"), ("authorization", "user_endpoint"),
+                                              ("chat", "message_endpoint"), ("auth0", "issuer")])
+def test_credentials_in_a_query_string_are_refused_without_echo(tmp_path: Path, query: str, section: str,
+                                                                key: str) -> None:
+    message = error_for(tmp_path, f'[{section}]\n{key} = "https://auth.example.com/pusher/auth{query}"\n')
+    assert message.startswith(f"{tmp_path / 'config.toml'}: [{section}] {key} must not carry a credential")
+    assert "keyring" in message
+    assert "VALUE" not in message
+
+
+def test_credentials_in_a_query_string_from_the_environment_name_the_variable(tmp_path: Path) -> None:
+    env = {"LOGIN_FEED_AUTHORIZATION_ENDPOINT": "https://auth.example.com/a?api_key=VALUE-123"}
+    message = error_for(tmp_path, "", env)
+    assert message.startswith("environment variable LOGIN_FEED_AUTHORIZATION_ENDPOINT: [authorization] endpoint "
+                              "must not carry a credential")
+    assert "VALUE-123" not in message
+
+
+def test_harmless_query_strings_are_kept(tmp_path: Path) -> None:
+    url = "https://auth.example.com/pusher/auth?team=support&region=eu"
+    assert load_config(write(tmp_path, f'[authorization]\nendpoint = "{url}"\n'), {}).authorization.endpoint == url
+
+
+# ---- [authserver] -----------------------------------------------------------------------------------------
+
+
+def test_authserver_limits_and_client_ids(tmp_path: Path) -> None:
+    assert AuthServerConfig() == AuthServerConfig("read:login-feed", (), 60.0, 20, 200)
+    text = ('[authserver]\nallowed_client_ids = ["desktop", "cli", "desktop"]\nrate_limit = 30\nrate_burst = 5\n'
+            "max_connections = 50\n")
+    config = load_config(write(tmp_path, text), {})
+    assert config.authserver == AuthServerConfig("read:login-feed", ("desktop", "cli"), 30.0, 5, 50)
+    env = {"LOGIN_FEED_AUTHSERVER_ALLOWED_CLIENT_IDS": "a, b c", "LOGIN_FEED_AUTHSERVER_RATE_BURST": "9"}
+    config = load_config(write(tmp_path, ""), env)
+    assert config.authserver.allowed_client_ids == ("a", "b", "c")
+    assert config.authserver.rate_burst == 9
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('allowed_client_ids = "x"', "[authserver] allowed_client_ids must be a list of at most 100 Auth0 client ids"),
+    ('allowed_client_ids = ["a b"]', "[authserver] allowed_client_ids must be a list"),
+    ("allowed_client_ids = [1]", "[authserver] allowed_client_ids must be a list"),
+    ("rate_limit = 0", "[authserver] rate_limit must be a number of requests per minute greater than 0"),
+    ('rate_limit = "fast"', "[authserver] rate_limit must be a number of requests per minute"),
+    ("rate_burst = 0", "[authserver] rate_burst must be the requests a user may make at once: an integer between 1"),
+    ("rate_burst = 2.5", "[authserver] rate_burst must be the requests a user may make at once"),
+    ("max_connections = 0", "[authserver] max_connections must be the most open connections: an integer between"),
+])
+def test_authserver_errors(tmp_path: Path, text: str, expected: str) -> None:
+    assert f"{tmp_path / 'config.toml'}: {expected}" in error_for(tmp_path, f"[authserver]\n{text}\n")
+
+
 # ---- require_pusher ---------------------------------------------------------------------------------------
 
 
@@ -437,7 +519,7 @@ def test_round_trip_of_every_field(tmp_path: Path) -> None:
         ),
         feed=FeedConfig("private-encrypted-feed;=@,."),
         chat=ChatConfig("presence-room", "client-msg", "client-events", "https://a.example/m", "presence-p"),
-        authserver=AuthServerConfig("read:stuff"),
+        authserver=AuthServerConfig("read:stuff", ("desktop-app", "cli"), 12.5, 4, 30),
     )
     path = tmp_path / "sub" / "dir" / "config.toml"
     assert save_config(config, path) == path
