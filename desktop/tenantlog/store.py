@@ -1,0 +1,269 @@
+"""Where the tenant log is kept: one small interface, and its SQLite implementation.
+
+The interface (:class:`EventStore`) is what the routes and the publisher use, and all that a PostgreSQL store
+(for several server replicas) will have to provide: add a batch (duplicates by ``log_id`` stored once), page
+through events by cursor, one user's recent events, the publishing outbox, retention pruning.
+
+**The cursor** is the store's own order of arrival, handed to clients as an opaque string. In SQLite it is the
+``INTEGER PRIMARY KEY AUTOINCREMENT`` of the ``events`` table, and it never skips an event that committed late:
+SQLite has exactly one writer at a time, and :meth:`SqliteEventStore.add` takes the write lock (``BEGIN
+IMMEDIATE``) *before* any cursor is assigned and holds it until ``COMMIT``. So every cursor a transaction
+assigns is larger than every cursor already committed, and no other transaction can assign (let alone commit) a
+larger one until it has committed: a reader that has seen cursor N will never later find a newly committed event
+below N. (That holds across processes too: the lock is on the file.) ``AUTOINCREMENT`` also guarantees that a
+cursor is never reused after retention deleted the newest rows. A PostgreSQL store cannot use a plain sequence
+this way (sequence values are handed out outside commit order) and will need its writers serialised at the
+point where the cursor is taken.
+
+**The outbox**: each row has a ``published`` flag. The publisher reads unpublished rows after they committed, sends
+them and sets the flag, so an event acknowledged to Auth0 but not yet published survives a crash and goes out
+after the restart (at least once: a crash between sending and flagging sends that batch twice; the desktop keeps
+one row per ``log_id``).
+
+**Durability**: WAL with ``synchronous=FULL``: the log stream is acknowledged only after ``COMMIT`` returns, and
+Auth0 will not send an acknowledged event again, so a commit must survive a power cut, not only a ``kill -9``.
+One fsync per delivery (Auth0 batches records) is cheap.
+
+**Migrations**: ``schema_migrations`` lists the versions applied; each migration runs in the same transaction as
+its row, so a crash mid-migration leaves the previous version intact. A file from a newer version is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import orjson
+
+__all__ = ["DATABASE_FILE_NAME", "MAX_PAGE", "AddResult", "EventStore", "Page", "SqliteEventStore", "StoreError"]
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE_NAME = "tenant-log.sqlite3"
+MAX_PAGE = 1000
+_PRUNE_CHUNK = 5000
+_DAY = 86_400.0
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, """
+        CREATE TABLE events (
+            cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+            log_id TEXT NOT NULL UNIQUE,
+            user_id TEXT,
+            received_at REAL NOT NULL,
+            published INTEGER NOT NULL DEFAULT 0,
+            body BLOB NOT NULL
+        );
+        CREATE INDEX events_unpublished ON events (cursor) WHERE published = 0;
+        CREATE INDEX events_user ON events (user_id, cursor) WHERE user_id IS NOT NULL;
+        CREATE INDEX events_received ON events (received_at);
+    """),
+)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says which file and why."""
+
+
+class AddResult(NamedTuple):
+    stored: int
+    duplicates: int
+
+
+class Page(NamedTuple):
+    events: list[dict[str, Any]]  #: oldest first, each with its ``cursor``
+    next: str  #: the cursor of the last event, or the one asked for when there is none
+    more: bool  #: whether later events exist
+
+
+class EventStore(Protocol):
+    """The tenant log's storage, as the routes and the publisher need it (thread-safe)."""
+
+    def add(self, events: Sequence[Mapping[str, Any]], received_at: float) -> AddResult:
+        """Store v2 events (without cursor) in one transaction; ``log_id`` already stored counts as a duplicate."""
+        ...
+
+    def page(self, after: str | None, limit: int) -> Page:
+        """Events after ``after`` (oldest first), or the newest ``limit`` when ``after`` is None.
+
+        :raises ValueError: ``after`` is not a cursor of this store.
+        """
+        ...
+
+    def for_user(self, user_id: str, limit: int) -> list[dict[str, Any]]:
+        """The user's newest ``limit`` events, oldest first."""
+        ...
+
+    def unpublished(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest events not yet published, with their cursors."""
+        ...
+
+    def mark_published(self, cursors: Sequence[str]) -> None: ...
+
+    def prune(self, now: float) -> int:
+        """Delete events received more than the retention period before ``now``; how many went."""
+        ...
+
+    def newest_log_id(self) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteEventStore:
+    """:class:`EventStore` in one SQLite file (WAL). One connection, shared by threads under a lock."""
+
+    def __init__(self, path: Path, retention_days: int = 30) -> None:
+        if retention_days < 1:
+            raise ValueError("retention_days must be at least 1")
+        self.path = Path(path)
+        self.retention_days = retention_days
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{self.path}: cannot open the tenant-log database: {exc}") from None
+        try:
+            if os.name == "posix":
+                self.path.chmod(0o600)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            self._db.close()
+            raise StoreError(f"{self.path}: cannot use the tenant-log database: {exc}") from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    # ---- schema -------------------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                         "(version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+        applied = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+        newest = MIGRATIONS[-1][0]
+        if applied and max(applied) > newest:
+            raise StoreError(f"{self.path}: the database has schema version {max(applied)}, newer than this "
+                             f"Login Feed understands ({newest}): upgrade Login Feed or use another database")
+        for version, script in MIGRATIONS:
+            if version in applied:
+                continue
+            # one script, one transaction: the schema change and its row commit together (constants only)
+            self._db.executescript(f"BEGIN IMMEDIATE; {script}; INSERT INTO schema_migrations VALUES "  # noqa: S608
+                                   f"({version:d}, {time.time():f}); COMMIT;")
+            log.info("tenant-log database %s: schema version %d applied", self.path, version)
+
+    def schema_versions(self) -> list[int]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+    # ---- EventStore ---------------------------------------------------------------------------------------
+
+    def add(self, events: Sequence[Mapping[str, Any]], received_at: float) -> AddResult:
+        rows = [(e["log_id"], e.get("user_id"), received_at, orjson.dumps(e)) for e in events]
+        if not rows:
+            return AddResult(0, 0)
+        with self._lock:
+            before = self._db.total_changes
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO events (log_id, user_id, received_at, body) VALUES (?, ?, ?, ?) "
+                                     "ON CONFLICT (log_id) DO NOTHING", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+            stored = self._db.total_changes - before
+        return AddResult(stored, len(rows) - stored)
+
+    def page(self, after: str | None, limit: int) -> Page:
+        limit = max(1, min(limit, MAX_PAGE))
+        if after is None:
+            with self._lock:
+                rows = self._db.execute("SELECT cursor, body FROM events ORDER BY cursor DESC LIMIT ?",
+                                        (limit,)).fetchall()
+            events = [_event(row) for row in reversed(rows)]
+            return Page(events, events[-1]["cursor"] if events else "0", False)
+        start = parse_cursor(after)
+        with self._lock:
+            rows = self._db.execute("SELECT cursor, body FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                                    (start, limit + 1)).fetchall()
+        events = [_event(row) for row in rows[:limit]]
+        return Page(events, events[-1]["cursor"] if events else after, len(rows) > limit)
+
+    def for_user(self, user_id: str, limit: int) -> list[dict[str, Any]]:
+        limit = max(1, min(limit, MAX_PAGE))
+        with self._lock:
+            rows = self._db.execute("SELECT cursor, body FROM events WHERE user_id = ? ORDER BY cursor DESC "
+                                    "LIMIT ?", (user_id, limit)).fetchall()
+        return [_event(row) for row in reversed(rows)]
+
+    def unpublished(self, limit: int) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT cursor, body FROM events WHERE published = 0 ORDER BY cursor LIMIT ?",
+                                    (limit,)).fetchall()
+        return [_event(row) for row in rows]
+
+    def mark_published(self, cursors: Sequence[str]) -> None:
+        numbers = [(parse_cursor(c),) for c in cursors]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("UPDATE events SET published = 1 WHERE cursor = ?", numbers)
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def prune(self, now: float) -> int:
+        """Delete in chunks, so a large prune never holds the write lock (and the ingest) for long."""
+        cutoff = now - self.retention_days * _DAY
+        total = 0
+        while True:
+            with self._lock:
+                cursor = self._db.execute(
+                    "DELETE FROM events WHERE cursor IN (SELECT cursor FROM events WHERE received_at < ? "
+                    "ORDER BY received_at LIMIT ?)", (cutoff, _PRUNE_CHUNK))
+                deleted = cursor.rowcount
+            total += deleted
+            if deleted < _PRUNE_CHUNK:
+                return total
+
+    def newest_log_id(self) -> str | None:
+        """The largest ``log_id`` stored (Auth0's ids grow over time, and have one length): where a catch-up
+        from the Management API starts."""
+        with self._lock:
+            row = self._db.execute("SELECT log_id FROM events ORDER BY length(log_id) DESC, log_id DESC "
+                                   "LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def parse_cursor(text: str) -> int:
+    """A cursor of this store (the decimal row number, though clients must treat it as opaque)."""
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise ValueError("'after' must be a cursor returned by this server")
+    return int(text)
+
+
+def _event(row: tuple[int, bytes]) -> dict[str, Any]:
+    event: dict[str, Any] = orjson.loads(row[1])
+    event["cursor"] = str(row[0])
+    return event
