@@ -3,23 +3,26 @@
  *
  * Trigger: Login / post-login. Dependency (added in the Actions editor, not in a package.json): pusher@5.3.4.
  * Secrets: PUSHER_APP_ID, PUSHER_KEY, PUSHER_SECRET, PUSHER_CLUSTER (or PUSHER_HOST, with optional
- * PUSHER_PORT and PUSHER_USE_TLS for a self-hosted Pusher-protocol server such as soketi), optional
- * PUSHER_CHANNEL (default `private-login-feed`) and optional PUSHER_ENCRYPTION_MASTER_KEY_BASE64 (32 bytes,
- * base64: the event is then end-to-end encrypted on a `private-encrypted-` channel).
+ * PUSHER_PORT, for a self-hosted Pusher-protocol server such as soketi), optional PUSHER_CHANNEL (default
+ * `private-login-feed`) and optional PUSHER_ENCRYPTION_MASTER_KEY_BASE64 (32 bytes, base64: the event is then
+ * end-to-end encrypted on a `private-encrypted-` channel). PUSHER_USE_TLS=false is honoured only for a loopback
+ * PUSHER_HOST (a local test set-up): Actions run on Auth0's public infrastructure.
  * See README.md next to this file for the deployment steps and the event contract.
  *
  * Guarantees:
  * - It never fails, denies or noticeably slows a login: the whole publish is bounded by PUBLISH_TIMEOUT_MS
  *   (3 s; the SDK's own request timeout is a little shorter), every error is caught and logged with
- *   console.log, and `api` is never touched (no api.access.deny).
- * - Refresh-token exchanges (`oauth2-refresh-token`) are not logins: nothing is published for them.
+ *   console.log, and `api` is never touched (no api.access.deny). The `pusher` dependency is loaded inside
+ *   that guard (never at module level), so a dependency missing in the editor costs one log line, not the login.
+ * - Only people logging in are announced (see classifyLogin): refresh-token exchanges and silent authentication
+ *   (`prompt=none`) publish nothing; `user-signedUp` needs logins_count 1 *and* a fresh first factor, so SSO
+ *   into a second application is a login, never a second signup.
  * - The payload (v1, see buildPayload) is at most MAX_PAYLOAD_BYTES (4 KB) of JSON whatever the profile
  *   holds, far below Pusher's 10 KB limit even after encryption (base64 adds a third: < 5.6 KB).
- * - Log lines carry no secret, no signature and no personal data (event name, channel and the reason only).
+ * - Log lines are at most MAX_LOG_CHARS (Auth0 keeps 256 characters of a console.log), what matters first, and
+ *   carry no secret, no signature and no personal data (event name, channel and the reason only).
  */
 'use strict';
-
-const Pusher = require('pusher');
 
 const PUBLISH_TIMEOUT_MS = 3000;
 /** The SDK aborts its HTTP request first, so the socket is released before our own deadline fires. */
@@ -32,9 +35,17 @@ const EVENT_SIGNUP = 'user-signedUp';
 const EVENT_LOGIN = 'user-loggedIn';
 /** The channel names Pusher accepts (the SDK's own check). */
 const CHANNEL_NAME = /^[A-Za-z0-9_\-=@,.;]{1,200}$/;
-/** An authentication method timestamp this close to now is this login's; older ones come from SSO. */
-const RECENT_AUTH_MS = 5 * 60 * 1000;
-const CLOCK_SKEW_MS = 60 * 1000;
+/**
+ * An authentication method completed this recently belongs to this transaction; an older one is the session's,
+ * reused by SSO. Short, because SSO into a second application minutes after a signup must not be a signup.
+ */
+const FRESH_AUTH_MS = 60 * 1000;
+const CLOCK_SKEW_MS = 30 * 1000;
+const MAX_METHODS = 32;
+/** Auth0 keeps the first 256 characters of each console.log of an Action. */
+const MAX_LOG_CHARS = 256;
+const MAX_REASON_CHARS = 160;
+const PUSHER_VERSION = '5.3.4';
 
 const MAX_CHARS = 256;
 const MAX_PICTURE_CHARS = 512;
@@ -80,22 +91,75 @@ function isoOrNull(value) {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
 
+/** The completed `event.authentication.methods` with a readable timestamp: [{name, ms}] (at most MAX_METHODS). */
+function completedMethods(event) {
+  const methods = event && event.authentication && event.authentication.methods;
+  if (!Array.isArray(methods)) return [];
+  const out = [];
+  for (const method of methods.slice(0, MAX_METHODS)) {
+    const stamp = method && method.timestamp;
+    const ms = typeof stamp === 'string' && stamp.length <= 64 ? Date.parse(stamp) : NaN;
+    if (Number.isFinite(ms)) out.push({ name: typeof method.name === 'string' ? method.name : '', ms });
+  }
+  return out;
+}
+
+function isRecent(ms, nowMs) {
+  return ms <= nowMs + CLOCK_SKEW_MS && nowMs - ms <= FRESH_AUTH_MS;
+}
+
 /**
- * When this login happened: the newest `event.authentication.methods[].timestamp` if it is recent (the
- * method the user just completed); otherwise (SSO reuses an older authentication, or no methods) `now`.
+ * The freshness rule (pure; `nowMs` epoch milliseconds): did the user complete a first factor in this very
+ * transaction? Auth0 lists the methods completed *during the session*, each with its timestamp; a first factor
+ * (pwd, federated, passkey, sms, email, ...: anything but `mfa`) at most FRESH_AUTH_MS old is this login's own.
+ * SSO into another application reuses the session, so its methods are older. A fresh `mfa` alone (step-up MFA
+ * on top of SSO) does not count: it is not a login stage. No methods at all is no evidence: not fresh.
+ */
+function isFreshAuthentication(event, nowMs) {
+  return completedMethods(event).some((method) => method.name !== 'mfa' && isRecent(method.ms, nowMs));
+}
+
+function promptValues(prompt) {
+  if (Array.isArray(prompt)) return prompt.filter((value) => typeof value === 'string');
+  return typeof prompt === 'string' ? prompt.split(/\s+/) : [];
+}
+
+/**
+ * Silent authentication: `prompt=none` (auth0-spa-js getTokenSilently, checkSession, an iframe renewal),
+ * in `event.transaction.prompt` (a list) or the authorize request's `event.request.query.prompt` (a string).
+ */
+function isSilent(event) {
+  const transaction = (event && event.transaction) || {};
+  const query = (event && event.request && event.request.query) || {};
+  return promptValues(transaction.prompt).includes('none') || promptValues(query.prompt).includes('none');
+}
+
+/**
+ * What this post-login execution is for a support desk (pure; `nowMs` epoch milliseconds):
+ * - 'refresh': a refresh-token exchange (`event.transaction.protocol === "oauth2-refresh-token"`): not a login;
+ * - 'silent': silent authentication (isSilent): an application renewing its tokens with the existing session
+ *   while nobody typed anything. Not a person logging in, and Auth0 does not count it either; announcing it
+ *   would flood the feed (SPAs renew every few minutes) and, while logins_count is still 1, repeat the signup;
+ * - 'signup': `event.stats.logins_count === 1` (Auth0 counts the login before Actions run) with a fresh
+ *   authentication (isFreshAuthentication);
+ * - 'login': anything else, SSO into a second application included (logins_count unchanged, methods older).
+ * The handler publishes nothing for 'refresh' and 'silent'.
+ */
+function classifyLogin(event, nowMs) {
+  const e = event || {};
+  if (e.transaction && e.transaction.protocol === 'oauth2-refresh-token') return 'refresh';
+  if (isSilent(e)) return 'silent';
+  const signup = count(e.stats && e.stats.logins_count) === 1 && isFreshAuthentication(e, nowMs);
+  return signup ? 'signup' : 'login';
+}
+
+/**
+ * When this login happened: the newest completed method if it is recent (what the user just did, a step-up
+ * MFA included); otherwise (SSO reuses an older authentication, or no methods) `now`.
  */
 function loginTime(event, nowMs) {
-  const methods = event && event.authentication && event.authentication.methods;
-  let newest = NaN;
-  if (Array.isArray(methods)) {
-    for (const method of methods) {
-      const stamp = method && method.timestamp;
-      const ms = typeof stamp === 'string' && stamp.length <= 64 ? Date.parse(stamp) : NaN;
-      if (Number.isFinite(ms) && !(ms <= newest)) newest = ms;
-    }
-  }
-  const recent = Number.isFinite(newest) && newest <= nowMs + CLOCK_SKEW_MS && nowMs - newest <= RECENT_AUTH_MS;
-  return new Date(recent ? newest : nowMs).toISOString();
+  const newest = Math.max(...completedMethods(event).map((method) => method.ms));
+  return new Date(Number.isFinite(newest) && isRecent(newest, nowMs) ? newest : nowMs).toISOString();
 }
 
 function byteLength(payload) {
@@ -105,8 +169,8 @@ function byteLength(payload) {
 /**
  * The v1 payload for this post-login event (pure: no IO; `now` is a Date or epoch milliseconds).
  *
- * `type` is "signup" exactly when `event.stats.logins_count === 1` (Auth0 increments the count before
- * Actions run). Fields that are missing are null, never absent. If the JSON is over MAX_PAYLOAD_BYTES the
+ * `type` is "signup" exactly when classifyLogin says so (logins_count 1 and a fresh authentication), else
+ * "login". Fields that are missing are null, never absent. If the JSON is over MAX_PAYLOAD_BYTES the
  * optional fields are set to null, in the order of OPTIONAL_FIELDS, until it fits; `v`, `type`, `user_id`,
  * `email`, `logins_count`, `at` and `app_metadata` always stay (at most ~3.4 KB even in the worst case).
  */
@@ -115,8 +179,9 @@ function buildPayload(event, now = new Date()) {
   const user = e.user || {};
   const request = e.request || {};
   const geoip = request.geoip || {};
+  const nowMs = toMillis(now);
   const loginsCount = count(e.stats && e.stats.logins_count);
-  const signup = loginsCount === 1;
+  const signup = classifyLogin(e, nowMs) === 'signup';
   const payload = {
     v: 1,
     type: signup ? 'signup' : 'login',
@@ -131,7 +196,7 @@ function buildPayload(event, now = new Date()) {
     city: clip(geoip.cityName),
     ip: clip(request.ip, MAX_IP_CHARS),
     logins_count: loginsCount,
-    at: loginTime(e, toMillis(now)),
+    at: loginTime(e, nowMs),
     updated_at: isoOrNull(user.updated_at),
     app_metadata: { signedUp: signup },
   };
@@ -186,20 +251,58 @@ function resolveChannel(secrets) {
   return { channel: derived, note: `encryption is on: publishing on ${derived} instead of ${configured}` };
 }
 
-function missingSecrets(secrets) {
+/** `localhost`, `::1` or 127.0.0.0/8: the only hosts plain HTTP may go to (a server on the same machine). */
+function isLoopbackHost(host) {
+  const name = String(host || '').trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * Why these secrets cannot be used (a log line), or null. Plain HTTP (PUSHER_USE_TLS=false) is refused unless
+ * PUSHER_HOST is a loopback address, i.e. a local test set-up: a deployed Action runs on Auth0's public
+ * infrastructure, so a "private network" server is unreachable and plain HTTP would carry the signed request
+ * and the user's personal data across the internet.
+ */
+function configProblem(secrets) {
   const s = secrets || {};
   const missing = ['PUSHER_APP_ID', 'PUSHER_KEY', 'PUSHER_SECRET'].filter((name) => !s[name]);
   if (!s.PUSHER_CLUSTER && !s.PUSHER_HOST) missing.push('PUSHER_CLUSTER (or PUSHER_HOST)');
-  return missing;
+  if (missing.length > 0) return `not configured (missing secret ${missing.join(', ')}); nothing published`;
+  if (!truthy(s.PUSHER_USE_TLS, true) && !(s.PUSHER_HOST && isLoopbackHost(s.PUSHER_HOST))) {
+    return 'PUSHER_USE_TLS=false is allowed only with a loopback PUSHER_HOST (local tests); nothing published';
+  }
+  return null;
+}
+
+let pusherSdk = null;
+
+/**
+ * The `pusher` SDK, loaded on first use and kept (null, after one log line, when it cannot be loaded).
+ * Never loaded at module level: a dependency missing or misspelled in the Actions editor would then throw
+ * while Auth0 loads the Action, and an Action that throws fails the login.
+ */
+function loadPusher() {
+  if (pusherSdk) return pusherSdk;
+  try {
+    pusherSdk = require('pusher'); // eslint-disable-line global-require
+    return pusherSdk;
+  } catch (err) {
+    // The code (MODULE_NOT_FOUND) says it all; a module that throws while loading gets its first line.
+    const firstLine = String((err && err.message) || err).split('\n')[0];
+    const why = (err && err.code) || `${(err && err.name) || 'Error'}: ${firstLine}`;
+    log(`dependency "pusher" cannot be loaded (${clip(why, 80)}); add pusher@${PUSHER_VERSION} under `
+      + 'Dependencies in the Actions editor; nothing published');
+    return null;
+  }
 }
 
 /** The SDK client for these secrets (its constructor throws on a bad master key: the caller catches). */
-function pusherFor(secrets) {
+function pusherFor(Pusher, secrets) {
   const options = {
     appId: String(secrets.PUSHER_APP_ID),
     key: String(secrets.PUSHER_KEY),
     secret: String(secrets.PUSHER_SECRET),
-    useTLS: truthy(secrets.PUSHER_USE_TLS, true),
+    useTLS: truthy(secrets.PUSHER_USE_TLS, true), // false only for a loopback host (configProblem)
     timeout: SDK_TIMEOUT_MS,
   };
   if (secrets.PUSHER_HOST) options.host = String(secrets.PUSHER_HOST);
@@ -209,6 +312,11 @@ function pusherFor(secrets) {
     options.encryptionMasterKeyBase64 = String(secrets.PUSHER_ENCRYPTION_MASTER_KEY_BASE64).trim();
   }
   return new Pusher(options);
+}
+
+/** One console.log line, `login-feed: ...`, on one line and cut to MAX_LOG_CHARS: put what matters first. */
+function log(text) {
+  console.log(clip(`${LOG_PREFIX} ${text}`.replace(/[\r\n]+/g, ' '), MAX_LOG_CHARS));
 }
 
 class PublishTimeout extends Error {
@@ -254,7 +362,7 @@ function describeError(err, secrets) {
   for (const value of Object.values(secrets || {})) {
     if (typeof value === 'string' && value.length >= 4) text = text.split(value).join('<redacted>');
   }
-  return text.slice(0, 300);
+  return clip(text, MAX_REASON_CHARS) || 'unknown error';
 }
 
 /** A 2xx answer whose body is an error (soketi 1.6.1 answers a bad signature with HTTP 200 and a 401 body). */
@@ -291,41 +399,49 @@ async function publish(pusher, channel, eventName, payload) {
 exports.onExecutePostLogin = async (event, api) => { // eslint-disable-line no-unused-vars
   const started = Date.now();
   const secrets = (event && event.secrets) || {};
-  let where = 'the feed';
+  let eventName = '';
+  let channel = null;
   try {
-    if (event && event.transaction && event.transaction.protocol === 'oauth2-refresh-token') return;
-    const missing = missingSecrets(secrets);
-    if (missing.length > 0) {
-      console.log(`${LOG_PREFIX} not configured (missing secret ${missing.join(', ')}); nothing published`);
+    const kind = classifyLogin(event, started);
+    if (kind === 'refresh' || kind === 'silent') return; // nobody logged in: not an event for the feed
+    const problem = configProblem(secrets);
+    if (problem) {
+      log(problem);
       return;
     }
-    const { channel, note } = resolveChannel(secrets);
-    if (note) console.log(`${LOG_PREFIX} ${note}`);
-    if (!channel) return;
-    const payload = buildPayload(event, new Date(started));
-    const eventName = payload.type === 'signup' ? EVENT_SIGNUP : EVENT_LOGIN;
-    where = `${eventName} on ${channel}`;
-    const pusher = pusherFor(secrets);
-    await withTimeout(publish(pusher, channel, eventName, payload), PUBLISH_TIMEOUT_MS);
-    console.log(`${LOG_PREFIX} published ${where} in ${Date.now() - started} ms`);
+    const resolved = resolveChannel(secrets);
+    if (resolved.note) log(resolved.note);
+    if (!resolved.channel) return;
+    const Pusher = loadPusher();
+    if (!Pusher) return;
+    channel = resolved.channel;
+    const payload = buildPayload(event, started);
+    eventName = payload.type === 'signup' ? EVENT_SIGNUP : EVENT_LOGIN;
+    await withTimeout(publish(pusherFor(Pusher, secrets), channel, eventName, payload), PUBLISH_TIMEOUT_MS);
+    log(`published ${eventName} in ${Date.now() - started} ms (channel ${channel})`);
   } catch (err) {
-    console.log(
-      `${LOG_PREFIX} could not publish ${where} (${describeError(err, secrets)}) after ${Date.now() - started} ms; `
-      + 'the login goes on',
-    );
+    // Reason first: Auth0 cuts each log line at 256 characters, and a channel name may be 200 long.
+    log(`could not publish ${eventName || 'the event'} after ${Date.now() - started} ms, the login goes on: `
+      + `${describeError(err, secrets)}${channel ? ` (channel ${channel})` : ''}`);
   }
 };
 
 exports.buildPayload = buildPayload;
+exports.classifyLogin = classifyLogin;
+exports.isFreshAuthentication = isFreshAuthentication;
 exports.resolveChannel = resolveChannel;
 exports.describeError = describeError;
 exports.constants = Object.freeze({
   PUBLISH_TIMEOUT_MS,
   SDK_TIMEOUT_MS,
   MAX_PAYLOAD_BYTES,
+  MAX_LOG_CHARS,
+  FRESH_AUTH_MS,
+  CLOCK_SKEW_MS,
   DEFAULT_CHANNEL,
   DEFAULT_ENCRYPTED_CHANNEL,
   EVENT_SIGNUP,
   EVENT_LOGIN,
   OPTIONAL_FIELDS,
+  PUSHER_VERSION,
 });
