@@ -10,8 +10,10 @@
  * data}] (what the Action handed to pusher.trigger), "elapsed_ms", "api_calls"}; then `@@contract
  * {"done": true, ...}`. Exit status 0 unless the Action threw (it never should) or the input is bad.
  *
- *   echo '{"secrets": {...}, "events": [{"user": {"user_id": "auth0|1"}, "stats": {"logins_count": 1}}]}' \
+ *   echo '{"secrets": {...}, "events": [{"user": {"user_id": "auth0|1"}, "stats": {"logins_count": 7}}]}' \
  *     | node resources/auth0/contract-publish.js
+ *
+ * (A signup also needs a fresh `authentication.methods[].timestamp`: see README.md, Signups and Testing.)
  */
 'use strict';
 
