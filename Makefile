@@ -12,6 +12,8 @@ DEBS_STAMP := $(VENV)/.debs-stamp
 QT_DEBS := libglib2.0-0 libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
 	libxkbcommon-x11-0 libxcb-xkb1 fonts-dejavu-core
+# The tests' real Secret Service: a private D-Bus session bus with gnome-keyring on it (tests/support/secret_service.py).
+TEST_DEBS := dbus gnome-keyring
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test lint demo bench bundle clean
@@ -30,11 +32,11 @@ $(NPM_STAMP): package.json package-lock.json
 
 # Installs only the Debian packages that are missing; a machine that has them all needs no root.
 $(DEBS_STAMP): Makefile | $(PIP_STAMP)
-	@missing=""; for p in $(QT_DEBS); do \
+	@missing=""; for p in $(QT_DEBS) $(TEST_DEBS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages Qt needs:$$missing"; \
+		echo "installing the Debian packages Qt and the tests need:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	touch $@

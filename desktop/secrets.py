@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import keyring
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, NoKeyringError
+from keyring.errors import KeyringError, KeyringLocked, NoKeyringError
 
 from desktop import APP_NAME
 from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
@@ -147,6 +147,10 @@ def _advice(verb: str, what: str, exc: BaseException, env_name: str, secret: str
     """A message that explains the failure and the way around it, scrubbed of the secret just in case."""
     if isinstance(exc, NoKeyringError):
         reason = "no OS keyring is available (install or unlock one, e.g. GNOME Keyring or KWallet)"
+    elif isinstance(exc, KeyringLocked):
+        reason = "the OS keyring is locked (unlock it and try again)"
+    elif isinstance(exc, TimeoutError):  # our deadline: almost always an unlock prompt nobody answered
+        reason = f"{exc} (is it locked?)"
     else:
         detail = str(exc)
         if secret:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import keyring
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, PasswordDeleteError
+from keyring.errors import KeyringError, KeyringLocked, PasswordDeleteError
 
 from desktop import APP_NAME
 from desktop.secrets import KEYRING_TIMEOUT
@@ -61,6 +61,9 @@ class RefreshTokenStore:
             return call_with_timeout(run, self._timeout, "the OS keyring")
         except TimeoutError:
             raise KeyringUnavailable(f"the OS keyring did not answer within {self._timeout:g} s (is it locked?); "
+                                     "you stay signed in for this session only") from None
+        except KeyringLocked:  # no unlock prompt could be shown, or the user dismissed it
+            raise KeyringUnavailable("the OS keyring is locked (unlock it to stay signed in after a restart); "
                                      "you stay signed in for this session only") from None
         except (KeyringError, RuntimeError, OSError) as exc:
             log.debug("keyring %s failed: %s", verb, type(exc).__name__)

@@ -137,7 +137,7 @@ def test_keyring_errors_never_carry_the_secret() -> None:
     assert SECRET not in str(info.value)
     assert "PasswordSetError" in str(info.value)
     assert info.value.__suppress_context__
-    with pytest.raises(SecretsUnavailable, match=r"KeyringLocked: collection is locked"):
+    with pytest.raises(SecretsUnavailable, match=r"the OS keyring is locked"):
         store.encryption_master_key()
 
 
