@@ -1,8 +1,8 @@
 """Talking to the OpenID provider over HTTP: discovery, JWKS, device authorization, token, revocation.
 
 A thin IO layer under the pure cores: it returns what the provider said (status and JSON body) and leaves
-the decisions to ``deviceflow``/``session``. Blocking (``requests`` with timeouts): never call it on the
-GUI thread.
+the decisions to ``deviceflow``/``session``. Blocking (through :mod:`desktop.util.http`, with a total deadline
+and a size cap per request): never call it on the GUI thread.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import logging
 import threading
 from typing import Any
 
-import requests
-
 from desktop.auth.common import AuthError
 from desktop.auth.discovery import DiscoveryError, ProviderMetadata, discovery_url, parse_discovery
 from desktop.auth.idtoken import UnknownKeyError, verify_id_token
+from desktop.util.http import HttpClient, HttpError
 
 log = logging.getLogger("desktop.auth")
 
@@ -31,12 +30,10 @@ class ProviderUnreachable(AuthError):
 class OidcProvider:
     """One issuer and one public client id, with a cached discovery document and key set."""
 
-    def __init__(self, issuer: str, client_id: str, *, session: requests.Session | None = None,
-                 timeout: float = TIMEOUT) -> None:
+    def __init__(self, issuer: str, client_id: str, *, timeout: float = TIMEOUT) -> None:
         self.issuer = issuer
         self.client_id = client_id
-        self._http = session or requests.Session()
-        self._timeout = timeout
+        self._http = HttpClient(issuer, timeout=timeout, max_bytes=MAX_BODY)
         self._metadata: ProviderMetadata | None = None
         self._jwks: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -110,19 +107,11 @@ class OidcProvider:
     def _request(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
         """(status, JSON body or None). Network failures raise :class:`ProviderUnreachable`, token-free."""
         try:
-            response = self._http.request(method, url, timeout=self._timeout, allow_redirects=False,
-                                          headers={"Accept": "application/json", **kwargs.pop("headers", {})},
-                                          **kwargs)
-        except requests.Timeout:
-            raise ProviderUnreachable(f"{self.issuer} did not answer within {self._timeout:g} s") from None
-        except requests.exceptions.SSLError:
-            raise ProviderUnreachable(f"the TLS certificate of {self.issuer} could not be verified") from None
-        except requests.RequestException as exc:
-            raise ProviderUnreachable(f"could not reach {self.issuer} ({type(exc).__name__})") from None
-        with response:
-            content = response.content[:MAX_BODY]
-            try:
-                body = response.json() if content else None
-            except ValueError:
-                body = None
-            return response.status_code, body
+            answer = self._http.request(method, url, **kwargs)
+        except HttpError as exc:
+            raise ProviderUnreachable(exc.message) from None
+        try:
+            body = answer.json() if answer.body else None
+        except HttpError:
+            body = None
+        return answer.status, body

@@ -8,7 +8,6 @@ appears by user id alone: presence and chat keep working while the provider is s
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -17,9 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import requests
-
 from desktop.auth.common import clean_text
+from desktop.util.http import HttpClient
 
 __all__ = ["PROFILE_FIELDS", "ProfileLookup", "UserInfoClient", "profile_fields", "pusher_user_id"]
 
@@ -59,27 +57,22 @@ def profile_fields(claims: Mapping[str, Any]) -> dict[str, str]:
 
 
 class UserInfoClient:
-    """``client(access_token)`` -> the issuer's ``/userinfo`` answer (blocking; raises on any failure)."""
+    """``client(access_token)`` -> the issuer's ``/userinfo`` answer (blocking, within ``timeout`` in all;
+    raises :class:`~desktop.util.http.HttpError` or ``RuntimeError`` on any failure)."""
 
-    def __init__(self, endpoint: str, *, session: requests.Session | None = None, timeout: float = 5.0) -> None:
+    def __init__(self, endpoint: str, *, timeout: float = 5.0) -> None:
         self.endpoint = endpoint
-        self._session = session if session is not None else requests.Session()
         self.timeout = timeout
+        self._http = HttpClient("/userinfo", timeout=timeout, max_bytes=_MAX_USERINFO_BYTES)
+
+    def close(self) -> None:
+        self._http.close()
 
     def __call__(self, access_token: str) -> Mapping[str, Any]:
-        response = self._session.get(self.endpoint, headers={"Authorization": f"Bearer {access_token}",
-                                                             "Accept": "application/json"},
-                                     timeout=self.timeout, allow_redirects=False)
-        with response:
-            if response.status_code != 200:
-                raise RuntimeError(f"/userinfo answered HTTP {response.status_code}")
-            body = response.content[: _MAX_USERINFO_BYTES + 1]
-        if len(body) > _MAX_USERINFO_BYTES:
-            raise RuntimeError("/userinfo answered with a body that is too large")
-        document = json.loads(body)
-        if not isinstance(document, dict):
-            raise RuntimeError("/userinfo did not answer a JSON object")
-        return document
+        answer = self._http.get(self.endpoint, headers={"Authorization": f"Bearer {access_token}"})
+        if answer.status != 200:
+            raise RuntimeError(f"/userinfo answered HTTP {answer.status}")
+        return answer.json_object()
 
 
 class ProfileLookup:

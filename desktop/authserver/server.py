@@ -9,7 +9,6 @@ gracefully (uvicorn drains open requests) and exit 0.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -32,6 +31,7 @@ from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
+from desktop.util.http import HttpClient, HttpError, shown_url
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "AuthServerSetupError", "Runtime", "build_runtime", "load_secrets", "serve"]
 
@@ -70,40 +70,38 @@ def load_secrets(config: Config, env: Mapping[str, str] | None = None,
     return secret, master
 
 
-def _get_json(session: requests.Session, url: str, what: str) -> Any:
-    """GET a JSON document (bounded size); errors name the URL and the failure, never a header."""
-    response = session.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False, headers={"Accept": "application/json"})
-    with response:
-        if response.status_code != 200:
-            raise RuntimeError(f"{what} at {url} answered HTTP {response.status_code}")
-        body = response.content[: _MAX_DOCUMENT_BYTES + 1]
-    if len(body) > _MAX_DOCUMENT_BYTES:
-        raise RuntimeError(f"{what} at {url} is too large")
-    return json.loads(body)
+def _get_json(http: HttpClient, url: str, what: str) -> Any:
+    """GET a JSON document within the client's deadline and size cap; errors name the document and where it is
+    (without a query string), never a header."""
+    where = f"{what} at {shown_url(url)}"
+    answer = http.get(url, what=where)
+    if answer.status != 200:
+        raise HttpError(f"{where} answered HTTP {answer.status}", answer.status)
+    return answer.json()
 
 
-def discover(issuer: str, session: requests.Session) -> ProviderMetadata:
+def discover(issuer: str, http: HttpClient) -> ProviderMetadata:
     try:
         url = discovery_url(issuer)
-        return parse_discovery(_get_json(session, url, "the discovery document"), issuer,
+        return parse_discovery(_get_json(http, url, "the discovery document"), issuer,
                                require_device_flow=False)
     except DiscoveryError as exc:
         raise AuthServerSetupError(str(exc)) from None
-    except (requests.RequestException, RuntimeError, ValueError) as exc:
+    except HttpError as exc:
         raise AuthServerSetupError(
-            f"cannot read the sign-in service's discovery document for {issuer} ({type(exc).__name__}: "
-            f"{str(exc)[:200]})", exit_code=1) from None
+            f"cannot read the sign-in service's discovery document for {shown_url(issuer)}: {exc}", exit_code=1,
+        ) from None
 
 
 @dataclass
 class Runtime:
-    """The application and what it holds open (HTTP sessions): close it when the server has stopped."""
+    """The application and what it holds open (HTTP clients): close it when the server has stopped."""
 
     app: Starlette
     verifier: AccessTokenVerifier
     metadata: ProviderMetadata
     trigger: PusherTrigger | None
-    sessions: list[requests.Session] = field(default_factory=list)
+    sessions: list[HttpClient | UserInfoClient | requests.Session] = field(default_factory=list)
 
     def close(self) -> None:
         for session in self.sessions:
@@ -122,20 +120,22 @@ def build_runtime(config: Config, secret: str, master_key: bytes | None,
             "the authorization server needs [auth0] audience: the identifier of the API whose access tokens it "
             "accepts")
     pusher = config.require_pusher()
-    sessions = [requests.Session() for _ in range(3)]
-    discovery_session, trigger_session, userinfo_session = sessions
+    discovery_http = HttpClient("the sign-in service", timeout=HTTP_TIMEOUT, max_bytes=_MAX_DOCUMENT_BYTES)
+    trigger_session = requests.Session()
+    sessions: list[HttpClient | UserInfoClient | requests.Session] = [discovery_http, trigger_session]
     try:
-        metadata = discover(issuer, discovery_session)
+        metadata = discover(issuer, discovery_http)
         verifier = AccessTokenVerifier(
-            issuer, audience, lambda: _get_json(discovery_session, metadata.jwks_uri, "the JWKS"), clock)
+            issuer, audience, lambda: _get_json(discovery_http, metadata.jwks_uri, "the JWKS"), clock)
         trigger = None
         if pusher.app_id:
             trigger = PusherTrigger(pusher.http_api_base, pusher.app_id, pusher.key, secret, master_key=master_key,
                                     session=trigger_session, clock=clock)
         else:
             log.warning("[pusher] app_id is not set: POST /message will answer 503")
-        app = create_app(config, secret, master_key, verifier, trigger,
-                         userinfo=UserInfoClient(metadata.userinfo_endpoint, session=userinfo_session))
+        userinfo = UserInfoClient(metadata.userinfo_endpoint)
+        sessions.append(userinfo)
+        app = create_app(config, secret, master_key, verifier, trigger, userinfo=userinfo)
     except BaseException:
         for session in sessions:
             session.close()

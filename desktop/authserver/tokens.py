@@ -77,7 +77,9 @@ class AccessTokenVerifier:
         self.refetch_interval = refetch_interval
         self.max_age = max_age
         self.retry_after_failure = retry_after_failure
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below; never held across the network
+        self._fetch_lock = threading.Lock()  # one JWKS fetch at a time
+        self._generation = 0  # fetch attempts finished so far
         self._keys: dict[str | None, Any] | None = None  # kid -> public key (None: a key without kid)
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
@@ -86,25 +88,50 @@ class AccessTokenVerifier:
 
     # ---- key set ------------------------------------------------------------------------------------------
 
-    def _refresh_locked(self) -> None:
-        now = self._clock()
-        if self._keys is None and self._failed_at is not None and 0 <= now - self._failed_at < self.retry_after_failure:
-            raise KeySetUnavailable("the issuer's key set (JWKS) could not be fetched a moment ago")
-        self._fetched_at = now
-        self.fetch_count += 1
+    def _refresh(self, seen: int, *, wait: bool = True) -> None:
+        """Fetch the key set, unless another thread fetched since this one looked (generation ``seen``).
+
+        The network call runs under ``_fetch_lock`` only: verifications whose key is cached never wait for
+        it, and concurrent callers that need a fetch share one instead of each making their own. ``wait=False``
+        returns at once while another fetch is under way (the keys in hand still serve).
+        """
+        if not self._fetch_lock.acquire(blocking=wait):
+            return
         try:
-            document = self._fetch()
-            keys = _parse_jwks(document)
-        except KeySetUnavailable:
-            self._failed_at = now
-            raise
-        except Exception as exc:
-            self._failed_at = now
-            reason = type(exc).__name__
-            raise KeySetUnavailable(f"the issuer's key set (JWKS) could not be fetched ({reason})") from None
-        self._keys = keys
-        self._failed_at = None
-        log.info("loaded %d signing key(s) from the issuer's JWKS", len(self._keys))
+            with self._lock:
+                if self._generation != seen:
+                    if self._keys is None:  # the other fetch failed just now
+                        raise KeySetUnavailable("the issuer's key set (JWKS) could not be fetched a moment ago")
+                    return
+                now = self._clock()
+                if (self._keys is None and self._failed_at is not None
+                        and 0 <= now - self._failed_at < self.retry_after_failure):
+                    raise KeySetUnavailable("the issuer's key set (JWKS) could not be fetched a moment ago")
+                self._fetched_at = now
+                self.fetch_count += 1
+            try:
+                keys = _parse_jwks(self._fetch())
+            except Exception as exc:
+                with self._lock:
+                    self._failed_at = now
+                    self._generation += 1
+                if isinstance(exc, KeySetUnavailable):
+                    raise
+                reason = type(exc).__name__
+                raise KeySetUnavailable(f"the issuer's key set (JWKS) could not be fetched ({reason})") from None
+            with self._lock:
+                self._keys = keys
+                self._failed_at = None
+                self._generation += 1
+        finally:
+            self._fetch_lock.release()
+        log.info("loaded %d signing key(s) from the issuer's JWKS", len(keys))
+
+    def _refresh_keeping_old_keys(self, seen: int, *, wait: bool) -> None:
+        try:
+            self._refresh(seen, wait=wait)
+        except KeySetUnavailable as exc:
+            log.warning("%s; keeping the keys fetched earlier", exc)
 
     def _may_refetch_locked(self) -> bool:
         if self._refetched_at is None:
@@ -114,21 +141,21 @@ class AccessTokenVerifier:
 
     def _key_for(self, kid: str | None) -> Any:
         with self._lock:
-            if self._keys is None:
-                self._refresh_locked()
-            elif self._fetched_at is not None and self._clock() - self._fetched_at >= self.max_age:
-                try:  # keys removed by the issuer stop working within max_age
-                    self._refresh_locked()
-                except KeySetUnavailable as exc:
-                    log.warning("%s; keeping the keys fetched earlier", exc)
-            assert self._keys is not None
+            seen, keys = self._generation, self._keys
+            stale = self._fetched_at is not None and self._clock() - self._fetched_at >= self.max_age
+        if keys is None:
+            self._refresh(seen)
+        elif stale:  # keys removed by the issuer stop working within max_age
+            self._refresh_keeping_old_keys(seen, wait=False)
+        with self._lock:
             key = self._select(kid)
-            if key is None and self._may_refetch_locked():
+            rotate = key is None and self._may_refetch_locked()
+            if rotate:
                 self._refetched_at = self._clock()
-                try:  # key rotation: the issuer may have a new key
-                    self._refresh_locked()
-                except KeySetUnavailable as exc:
-                    log.warning("%s; keeping the keys fetched earlier", exc)
+                seen = self._generation
+        if rotate:  # key rotation: the issuer may have a new key
+            self._refresh_keeping_old_keys(seen, wait=True)
+            with self._lock:
                 key = self._select(kid)
         if key is None:
             raise TokenRejected("the access token was signed with a key the issuer does not publish")

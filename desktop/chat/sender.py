@@ -8,18 +8,17 @@ Reasons are for a person and never carry a token.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import requests
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from desktop.chat.messages import client_event_name, outgoing_payload
+from desktop.util.http import HttpClient, HttpError
 
 if TYPE_CHECKING:
     from desktop.config_schema import ChatConfig
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("desktop.chat")
 
 DEFAULT_TIMEOUT = 10.0
-_MAX_ERROR_BODY = 4096
-_MAX_DETAIL_CHARS = 200
+_MAX_ANSWER_BYTES = 64 * 1024
 
 
 class ChatSetupError(ValueError):
@@ -76,15 +74,14 @@ class EndpointSender(ChatSender):
     echoes = True
 
     def __init__(self, url: str, bearer: Callable[[], str] | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 *, socket_id: Callable[[], str | None] | None = None, session: requests.Session | None = None,
-                 parent: QObject | None = None) -> None:
+                 *, socket_id: Callable[[], str | None] | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.url = url
         self.timeout = timeout
         self.description = "through the message endpoint"
         self._bearer = bearer
         self._socket_id = socket_id
-        self._session = session or requests.Session()
+        self._http = HttpClient("the message endpoint", timeout=timeout, max_bytes=_MAX_ANSWER_BYTES)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login-feed-chat")
         self._closed = False
 
@@ -101,7 +98,7 @@ class EndpointSender(ChatSender):
     def close(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._session.close()
+        self._http.close()
 
     def _post(self, message_id: str, form: dict[str, str]) -> None:
         try:
@@ -115,7 +112,7 @@ class EndpointSender(ChatSender):
             self._emit(self.failed, message_id, reason)
 
     def _post_once(self, form: dict[str, str]) -> str | None:
-        headers = {"Accept": "application/json"}
+        headers: dict[str, str] = {}
         if self._bearer is not None:
             try:
                 token = self._bearer()
@@ -124,18 +121,12 @@ class EndpointSender(ChatSender):
             if token:
                 headers["Authorization"] = f"Bearer {token}"
         try:
-            response = self._session.post(self.url, data=form, headers=headers, timeout=self.timeout,
-                                          allow_redirects=False)
-        except requests.Timeout:
-            return f"Not sent: the message endpoint did not answer within {self.timeout:g} s."
-        except requests.RequestException as exc:
-            return f"Not sent: could not reach the message endpoint ({type(exc).__name__})."
-        with response:
-            status = response.status_code
-            body = response.content[:_MAX_ERROR_BODY] if not 200 <= status < 300 else b""
-        if 200 <= status < 300:
+            answer = self._http.post(self.url, data=form, headers=headers)
+        except HttpError as exc:
+            return f"Not sent: {exc.message}."
+        if answer.ok:
             return None
-        detail = _error_detail(body)
+        status, detail = answer.status, answer.error_detail()
         if status in (401, 403):
             return (f"Not sent: the message endpoint refused it ({status}{detail}). "
                     "Signing in again may help.")
@@ -202,21 +193,3 @@ def build_sender(chat: ChatConfig, client: PusherClient, bearer: Callable[[], st
         raise ChatSetupError('Sending is off: [chat] send = "endpoint" needs [chat] message_endpoint')
     return EndpointSender(chat.message_endpoint, bearer, socket_id=lambda: client.socket_id, parent=parent)
 
-
-def _error_detail(body: bytes) -> str:
-    """The endpoint's own ``error``/``message`` text, short and one line, if it sent one as JSON."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(answer, dict):
-        return ""
-    text = answer.get("error") or answer.get("message")
-    if isinstance(text, dict):
-        text = text.get("message")
-    if not isinstance(text, str) or not text.strip():
-        return ""
-    text = " ".join(text.split())
-    if len(text) > _MAX_DETAIL_CHARS:
-        text = text[:_MAX_DETAIL_CHARS - 1] + "…"
-    return f": {text}"

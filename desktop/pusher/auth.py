@@ -7,14 +7,12 @@ token or a secret.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import requests
-
 from desktop.signing.signatures import channel_auth_response, encode_json_compact, user_auth_response
+from desktop.util.http import HttpClient, HttpError
 
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -84,9 +82,13 @@ class HttpAuthorizer:
     headers_provider: Callable[[], Mapping[str, str]] | None = None
     #: Called once after a 401 (renew the bearer token); the request is then retried once.
     on_unauthorized: Callable[[], None] | None = None
+    #: The total deadline of one request (connect, send, the whole answer).
     timeout: float = 10.0
-    session: requests.Session = field(default_factory=requests.Session, repr=False)
     blocking: bool = True
+    http: HttpClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.http = HttpClient("the authorization endpoint", timeout=self.timeout, max_bytes=MAX_ANSWER_BYTES)
 
     def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]:
         return self._post(self.endpoint, {"socket_id": socket_id, "channel_name": channel_name})
@@ -97,7 +99,7 @@ class HttpAuthorizer:
         return self._post(self.user_endpoint, {"socket_id": socket_id})
 
     def close(self) -> None:
-        self.session.close()
+        self.http.close()
 
     def _post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
         try:
@@ -120,38 +122,11 @@ class HttpAuthorizer:
             except Exception as exc:  # e.g. nobody is signed in: the channel fails with that reason
                 raise AuthorizationError(str(exc)) from None
         try:
-            response = self.session.post(url, data={**self.params, **form}, headers=headers,
-                                         timeout=self.timeout, allow_redirects=False)
-        except requests.Timeout:
-            raise AuthorizationError(f"the authorization endpoint did not answer within {self.timeout:g} s") from None
-        except requests.RequestException as exc:
-            raise AuthorizationError(f"could not reach the authorization endpoint: {type(exc).__name__}") from None
-        with response:
-            body = response.content[:MAX_ANSWER_BYTES + 1]
-            status = response.status_code
-        if status != 200:
-            raise AuthorizationError(f"the authorization endpoint answered {status}{_error_detail(body)}", status)
-        if len(body) > MAX_ANSWER_BYTES:
-            raise AuthorizationError("the authorization endpoint's answer is too large", status)
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            raise AuthorizationError("the authorization endpoint's answer is not JSON", status) from None
-        if not isinstance(answer, dict):
-            raise AuthorizationError("the authorization endpoint's answer is not a JSON object", status)
-        return answer
+            answer = self.http.post(url, data={**self.params, **form}, headers=headers)
+            if answer.status != 200:
+                raise AuthorizationError(f"the authorization endpoint answered {answer.status}{answer.error_detail()}",
+                                         answer.status)
+            return answer.json_object()
+        except HttpError as exc:
+            raise AuthorizationError(exc.message, exc.status) from None
 
-
-def _error_detail(body: bytes) -> str:
-    """The endpoint's own ``error``/``message`` text, short and printable, if it sent one as JSON."""
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(answer, dict):
-        return ""
-    detail = answer.get("error_description") or answer.get("error") or answer.get("message")
-    if not isinstance(detail, str):
-        return ""
-    detail = "".join(ch if ch.isprintable() else " " for ch in detail)[:200]
-    return f": {detail}"

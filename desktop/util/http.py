@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -29,7 +30,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from desktop.auth.common import clean_text
 from desktop.util.deadline import deadline, watch_socket
 
-__all__ = ["ERROR_BODY_BYTES", "Answer", "HttpClient", "HttpError", "error_detail"]
+__all__ = ["ERROR_BODY_BYTES", "Answer", "HttpClient", "HttpError", "error_detail", "shown_url"]
 
 ERROR_BODY_BYTES = 4096
 """Of an answer that is not 2xx only this much is read: enough for the error text, nothing to hoard."""
@@ -91,6 +92,18 @@ def error_detail(body: bytes) -> str:
     if not isinstance(text, str) or not text.strip():
         return ""
     return f": {clean_text(text, _DETAIL_CHARS)}"
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message or a log: scheme, host, port and path; no user, password, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(a malformed URL)"
+    host = f"[{host}]" if ":" in host else host
+    return clean_text(urlunsplit((parts.scheme, host + port, parts.path, "", "")), 300)
 
 
 class HttpClient:
