@@ -12,6 +12,7 @@ import difflib
 import json
 import os
 import re
+import sys
 import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -54,13 +55,16 @@ __all__ = [
     "ConfigError",
     "FeedConfig",
     "PusherConfig",
+    "config_lookup",
     "default_config_path",
     "load_config",
     "render_toml",
     "save_config",
+    "system_config_path",
 ]
 
 ENV_PREFIX = "LOGIN_FEED_"
+SYSTEM_CONFIG_PATH = Path("/etc/login-feed/config.toml")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -76,13 +80,27 @@ def default_config_path() -> Path:
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
 
 
+def system_config_path() -> Path | None:
+    """The file IT drops in for every user of a Linux (or other Unix) machine; none on Windows."""
+    return None if sys.platform == "win32" else SYSTEM_CONFIG_PATH
+
+
+def config_lookup(user: Path, system: Path | None) -> Path:
+    """Without `--config`: the user's file if it exists, else the system-wide one if it exists, else the
+    user's (missing means defaults, and the first run's Settings writes it)."""
+    if user.exists() or system is None or not system.exists():
+        return user
+    return system
+
+
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Read the file (a missing default file means defaults), apply environment overrides, validate.
 
-    An explicitly given path must exist: a typo in `--config` should not silently mean "defaults".
+    An explicitly given path must exist: a typo in `--config` should not silently mean "defaults". Without
+    one: the user's file, then the system-wide one (:func:`config_lookup`).
     """
     env = os.environ if env is None else env
-    file = Path(path) if path is not None else default_config_path()
+    file = Path(path) if path is not None else config_lookup(default_config_path(), system_config_path())
     raw = _read_toml(file, must_exist=path is not None)
     return _build(raw, str(file), env, file)
 
@@ -91,8 +109,11 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the config atomically (to `path`, else `config.path`, else the default) and return the path.
 
     The rendered text is validated first, so Settings cannot write a file the app would then refuse to load.
+    The system-wide file belongs to IT: Settings saves the user's own copy instead, which then comes first.
     """
     target = Path(path) if path is not None else (config.path or default_config_path())
+    if target == system_config_path():
+        target = default_config_path()
     text = render_toml(config)
     _build(tomllib.loads(text), str(target), {}, target)
     try:
