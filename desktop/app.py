@@ -3,7 +3,8 @@
 Start-up: no configuration file -> Settings first. ``[auth0]`` configured -> sign in (from the keyring if
 possible, else the sign-in dialog) before connecting; otherwise connect at once. Everything that may wait
 (keyring, network, disk) runs off the GUI thread; the engine's events reach the window through
-``FeedPipe`` (feed rows) and queued signals (chat, presence, state).
+``FeedPipe`` (feed rows) and queued signals (chat, presence, state). ``desktop.connection`` owns the engine
+itself, one generation at a time; the sign-in restore of a superseded generation is dropped the same way.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from desktop import resources
+from desktop.auth.session import RefreshError
 from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
 from desktop.chat.wiring import attach_chat
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
+from desktop.connection import Connection, Live
 from desktop.engine import build_client, local_identity
-from desktop.feed.pipe import FeedPipe
 from desktop.history import HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
-from desktop.pusher.qtbridge import PusherBridge
 from desktop.secrets import SecretStore
 from desktop.signing.names import ChannelKind, channel_kind
 from desktop.ui.background import run_in_background
@@ -61,11 +62,14 @@ class LoginFeedApp:
         self.status = ConnectionStatus()
         self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
         self.tray = self._make_tray()
-        self.client: PusherClient | None = None
-        self.bridge: PusherBridge | None = None
-        self.pipe: FeedPipe | None = None
+        self.connection = Connection(persist=self.history.submit, parent=self.window)  # freed with it, here
         self.signin: SignInManager | None = None
         self._connect_signals()
+
+    @property
+    def client(self) -> PusherClient | None:
+        """The current connection's engine (None while none is attached)."""
+        return self.connection.client
 
     # -- wiring -----------------------------------------------------------------------------------------
     def _connect_signals(self) -> None:
@@ -73,6 +77,11 @@ class LoginFeedApp:
         self.window.sign_in_requested.connect(self.sign_in)
         self.window.sign_out_requested.connect(self.sign_out)
         self.window.export_requested.connect(self.feed.export_visible_csv)
+        self.window.reconnect_requested.connect(self.reconnect)
+        self.connection.attached.connect(self._attached)
+        self.connection.state_changed.connect(self.status.on_state_changed)
+        self.connection.stopped.connect(self.status.set_stopped)
+        self.connection.feed_problem.connect(self.status.set_feed_problem)
         self.window.closing.connect(self.shutdown)
         self.chat.unread_changed.connect(self.window.set_unread)
         self.window.chat_dock.visibilityChanged.connect(self.chat.set_visible_in_window)
@@ -110,6 +119,9 @@ class LoginFeedApp:
         """(Re)connect for ``config``: changes from Settings take effect without a restart."""
         self.config = config
         self._disconnect()
+        generation = self.connection.begin()  # a restore still running for older settings is dropped
+        self.status.new_connection()
+        self.status.set_feed_problem(None)  # new settings: the old channel's refusal no longer applies
         channel = config.feed.channel
         kind = channel_kind(channel)
         self.status.set_channel(channel, encrypted=kind is ChannelKind.ENCRYPTED, public=kind is ChannelKind.PUBLIC)
@@ -125,14 +137,30 @@ class LoginFeedApp:
             self.status.set_user(f"{name} (local signing)" if config.authorization.mode == "local" else None)
             self._connect()
             return
-        signin = self.signin
-        run_in_background(signin.restore, self._restored, lambda exc: self.sign_in(), name="restore-signin")
+        run_in_background(self.signin.restore, lambda session: self._restored(generation, session),
+                          lambda exc: self._restore_failed(generation, exc), name="restore-signin")
 
-    def _restored(self, session: Any) -> None:
+    def _restored(self, generation: int, session: Any) -> None:
+        if not self.connection.is_current(generation):
+            return
         if session is None:
             self.sign_in()
         else:
             self._signed_in()
+
+    def _restore_failed(self, generation: int, exc: BaseException) -> None:
+        """Say why the stored sign-in did not work. Offline (no answer) is not "sign in again": the refresh
+        token stays in the keyring (``SignInManager.restore`` forgets it only when refused) and Reconnect
+        tries again; refused (expired, revoked) or unusable answers ask for a new sign-in."""
+        if not self.connection.is_current(generation):
+            return
+        if isinstance(exc, RefreshError) and exc.kind == "retry":
+            self.status.set_stopped(f"Cannot reach the sign-in service ({exc}). You are still signed in on this "
+                                    "computer: Reconnect when the network is back.")
+            return
+        refused = isinstance(exc, RefreshError) and exc.kind == "reauth"
+        self.status.set_stopped(str(exc) if refused else f"Could not restore the sign-in: {exc}")
+        self.sign_in()
 
     def sign_in(self) -> None:
         from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415
@@ -140,10 +168,12 @@ class LoginFeedApp:
 
         if self.signin is None:
             return
+        generation = self.connection.generation
         flow = SignInFlow(self.signin)
         dialog = SignInDialog(flow, self.signin.provider.issuer, self.window)
-        dialog.accepted.connect(self._signed_in)
-        dialog.rejected.connect(lambda: self.status.showMessage("Not signed in: the feed stays disconnected", 10_000))
+        dialog.accepted.connect(lambda: self._signed_in() if self.connection.is_current(generation) else None)
+        dialog.rejected.connect(lambda: self.status.set_stopped("Not signed in: the feed stays disconnected")
+                                if self.connection.is_current(generation) else None)
         dialog.open()
         dialog.start()
 
@@ -166,6 +196,14 @@ class LoginFeedApp:
         run_in_background(signin.logout, lambda result: self.status.showMessage(result.message, 10_000),
                           name="sign-out")
 
+    def reconnect(self) -> None:
+        """Reconnect (File menu, status bar, problem bar): a fresh engine with the current settings, after
+        restoring the sign-in again if it is missing (offline at start, or the dialog was closed)."""
+        if self.signin is not None and self.signin.profile is None:
+            self.apply_config(self.config)
+        else:
+            self._connect()
+
     def _connect(self) -> None:
         config = self.config
         user = None
@@ -173,46 +211,30 @@ class LoginFeedApp:
             profile = self.signin.profile
             user = {"id": profile.sub, "user_info": {"name": profile.name or profile.email or profile.sub}}
 
-        def build() -> PusherClient:  # reads the keyring: off the GUI thread
-            return build_client(config, self.secrets, user=user, signin=self.signin)
-
-        run_in_background(build, self._client_ready, self._client_failed, name="connect")
-
-    def _client_ready(self, client: PusherClient) -> None:
-        if client is None:
-            return
-        config = self.config
-        self.client = client
-        self.pipe = FeedPipe(config.feed.channel, persist=self.history.submit)
-        self.bridge = PusherBridge(client)
-        client.on_batch(self.pipe.on_batch)
-        self.pipe.feed_events.connect(self._on_feed_events)
-        self.pipe.other_events.connect(self._on_library_events)
-        self.bridge.state_changed.connect(self.status.on_state_changed)
-        self.chat.reconfigure(config.chat)
         signin = self.signin
-        attach_chat(self.chat, client, self.bridge, bearer=None if signin is None else signin.access_token,
-                    events=self.pipe.other_events)
-        client.subscribe(config.feed.channel)
-        client.connect()
 
-    def _client_failed(self, exc: BaseException) -> None:
-        self.status.showMessage(f"Cannot connect: {exc}", 30_000)
+        def build() -> PusherClient:  # reads the keyring: off the GUI thread
+            return build_client(config, self.secrets, user=user, signin=signin)
+
+        self._disconnect()
+        generation = self.connection.begin()
+        self.status.new_connection()
+        self.connection.build(generation, build, config.feed.channel)
+
+    def _attached(self, live: Live) -> None:
+        """A new engine for the current settings, not connected yet: give it the feed and the chat."""
+        live.pipe.feed_events.connect(self._on_feed_events)
+        self.chat.reconfigure(self.config.chat)
+        signin = self.signin
+        attach_chat(self.chat, live.client, live.bridge, bearer=None if signin is None else signin.access_token,
+                    events=live.pipe.other_events)
 
     def _disconnect(self) -> None:
-        client, self.client = self.client, None
-        if self.pipe is not None:
-            self.pipe.flush_now()
         sender = self.chat.current_sender
         self.chat.set_sender(None, "Not connected")
         if sender is not None:
             sender.close()
-        if client is not None:
-            client.close(timeout=2.0)
-        for obj in (self.bridge, self.pipe):
-            if obj is not None:
-                obj.deleteLater()
-        self.bridge = self.pipe = None
+        self.connection.stop()
 
     # -- events -----------------------------------------------------------------------------------------
     def _on_feed_events(self, rows: list) -> None:
@@ -230,13 +252,6 @@ class LoginFeedApp:
             body = f"{len(signups)} new signups"
         # Notification servers may read the body as markup: escaped, a hostile name is shown as typed.
         self.tray.showMessage("New signup", html.escape(body), QSystemTrayIcon.MessageIcon.Information, 5000)
-
-    def _on_library_events(self, events: list) -> None:
-        for event in events:
-            if event.channel == self.config.feed.channel and event.event == "pusher:subscription_error":
-                data = event.data if isinstance(event.data, dict) else {}
-                status = f" (HTTP {data['status']})" if data.get("status") else ""
-                self.status.showMessage(f"The feed channel was refused{status}: {data.get('error')}", 30_000)
 
     # -- settings and shutdown --------------------------------------------------------------------------
     def open_settings(self) -> None:

@@ -54,12 +54,14 @@ class PusherClient:
         self._thread = threading.Thread(target=self._run, name="login-feed-engine", daemon=True)
         self._started = False
         self._stopped = threading.Event()
+        #: Why the engine thread died ("TypeError: ..."), or None while it runs (see ``_report_death``).
+        self.engine_error: str | None = None
         self.user = ChannelHandle(self, None)
 
     # -- public API (any thread) ----------------------------------------------------------------------
     @property
     def state(self) -> State:
-        return self._core.state
+        return State.FAILED if self.engine_error is not None else self._core.state
 
     @property
     def socket_id(self) -> str | None:
@@ -201,13 +203,24 @@ class PusherClient:
                     self._handle(item, now)
                 core.tick(now)
                 self._flush()
-        except Exception:
+        except Exception as exc:  # a bug in the engine: say so to everyone listening, instead of going silent
             log.exception("the Pusher engine stopped on an unexpected error")
-            raise
+            self._report_death(exc)
         finally:
             for transport in list(self._transports.values()):
                 transport.shutdown()
             self._stopped.set()
+
+    def _report_death(self, exc: Exception) -> None:
+        """The engine thread is ending on an error: ``state`` says FAILED from now on and state callbacks get
+        a last change whose reason starts with "engine stopped". Not re-raised: the traceback is logged
+        above, and nothing could catch it on this thread; a fresh client is the only way on."""
+        detail = str(exc).strip()
+        reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        self.engine_error = reason[:300]
+        change = StateChanged(self._core.state, State.FAILED, f"engine stopped: {self.engine_error}")
+        for callback in list(self._state_callbacks):
+            self._safely(callback, change)
 
     def _handle(self, item: tuple[Any, ...], now: float) -> None:
         kind = item[0]

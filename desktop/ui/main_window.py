@@ -1,5 +1,8 @@
 """The main window: the feed in the middle, the team chat in a dock, the status bar below.
 
+What keeps the feed from being live (``ConnectionStatus.problem``) is also shown in a red bar above the feed,
+with Reconnect, for as long as it lasts: a person looking at a quiet feed must see it is not live.
+
 Layout and menus only; what the actions do is wired in ``desktop.app`` (the one wiring place).
 """
 
@@ -7,9 +10,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.ui.status import ConnectionStatus
+from desktop.ui.text import plain
 
 
 class MainWindow(QMainWindow):
@@ -18,6 +32,7 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     sign_in_requested = Signal()
     sign_out_requested = Signal()
+    reconnect_requested = Signal()
     export_requested = Signal(str)  # a CSV path the user chose
     closing = Signal()
 
@@ -29,8 +44,10 @@ class MainWindow(QMainWindow):
         self.chat = chat
         self.status = status
         self._prefs = prefs
-        self.setCentralWidget(feed)
+        self.setCentralWidget(self._central(feed))
         self.setStatusBar(status)
+        status.problem_changed.connect(self.show_problem)
+        status.reconnect_requested.connect(self.reconnect_requested)
         self.chat_dock = QDockWidget("Team chat", self)
         self.chat_dock.setObjectName("chatDock")
         self.chat_dock.setWidget(chat)
@@ -42,6 +59,41 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.resize(1280, 800)
         self.resizeDocks([self.chat_dock], [360], Qt.Orientation.Horizontal)  # the feed is the main thing
+
+    def _central(self, feed: QWidget) -> QWidget:
+        self.problem_bar = QFrame()
+        self.problem_bar.setObjectName("feedProblemBar")
+        # Fixed colours on purpose, like the public-channel warning: readable on light and dark palettes.
+        self.problem_bar.setStyleSheet(
+            "#feedProblemBar { background: #f8d7da; border: 1px solid #d0443e; border-radius: 4px; }"
+            "#feedProblemBar QLabel { color: #58151c; background: transparent; }")
+        self.problem_label = plain(QLabel())
+        self.problem_label.setObjectName("feedProblemLabel")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problem_button = QPushButton("Reconnect")
+        self.problem_button.clicked.connect(self.reconnect_requested)
+        row = QHBoxLayout(self.problem_bar)
+        row.setContentsMargins(8, 5, 8, 5)
+        row.addWidget(self.problem_label, 1)
+        row.addWidget(self.problem_button, 0)
+        self._problem_area = QWidget()  # holds the bar with the feed panel's own margins
+        area = QVBoxLayout(self._problem_area)
+        area.setContentsMargins(8, 8, 8, 0)
+        area.addWidget(self.problem_bar)
+        self._problem_area.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._problem_area)
+        layout.addWidget(feed, 1)
+        return central
+
+    def show_problem(self, text: str) -> None:
+        """The bar above the feed: ``text`` says why the feed is not live; "" hides it."""
+        self.problem_label.setText(f"The feed is not live. {text}" if text else "")
+        self._problem_area.setVisible(bool(text))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -55,10 +107,15 @@ class MainWindow(QMainWindow):
         self.sign_in_action.triggered.connect(self.sign_in_requested)
         self.sign_out_action = QAction("Sign &out", self)
         self.sign_out_action.triggered.connect(self.sign_out_requested)
+        self.reconnect_action = QAction("&Reconnect", self)
+        self.reconnect_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.reconnect_action.setToolTip("Start a fresh connection with the current settings")
+        self.reconnect_action.triggered.connect(self.reconnect_requested)
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        for action in (export, settings, None, self.sign_in_action, self.sign_out_action, None, quit_action):
+        for action in (export, settings, self.reconnect_action, None, self.sign_in_action, self.sign_out_action,
+                       None, quit_action):
             if action is None:
                 file_menu.addSeparator()
             else:

@@ -1,0 +1,158 @@
+"""The window's live connection: build the engine off the GUI thread, attach it, watch it, tear it down.
+
+One connection at a time, by generation: ``begin()`` stops the current one and starts a new generation,
+and whatever an older generation produces later (a client that finished building, a failure, a state
+change, a library event) is dropped; a client built for an old generation is closed unused. Without this,
+saving Settings while a connection was still being built attached two live clients, and every event was
+listed and stored twice (issue 9, point 14).
+
+It also turns what the engine reports into what the window shows: the engine thread dying (the client's
+``engine_error``), a build that failed, and the feed channel refused or subscribed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop.feed.events import FeedEvent
+from desktop.feed.pipe import FeedPipe
+from desktop.pusher.client import PusherClient
+from desktop.pusher.qtbridge import PusherBridge
+from desktop.pusher.types import ChannelEvent, StateChanged
+from desktop.ui.background import run_in_background
+
+log = logging.getLogger("desktop.app")
+
+Persist = Callable[[Sequence[FeedEvent]], None]
+
+
+class Live(QObject):
+    """One attached connection: the client, its Qt bridge and its feed pipe, and the generation it is for.
+
+    A QObject living on the GUI thread, so the engine's queued signals reach the controller through it and
+    carry their generation; deleting it (with the bridge and pipe, its children) discards what is queued.
+    """
+
+    def __init__(self, owner: Connection, generation: int, client: PusherClient, feed_channel: str,
+                 persist: Persist | None) -> None:
+        super().__init__(owner)
+        self.generation = generation
+        self.client = client
+        self.feed_channel = feed_channel
+        self.pipe = FeedPipe(feed_channel, persist=persist, parent=self)
+        self.bridge = PusherBridge(client, parent=self)
+        client.on_batch(self.pipe.on_batch)
+        self._owner = owner
+        self.bridge.state_changed.connect(self._on_state)
+        self.pipe.other_events.connect(self._on_other_events)
+
+    @Slot(object)
+    def _on_state(self, change: StateChanged) -> None:
+        self._owner._state(self, change)
+
+    @Slot(list)
+    def _on_other_events(self, events: list[ChannelEvent]) -> None:
+        self._owner._library_events(self, events)
+
+
+class Connection(QObject):
+    """Owns the current :class:`Live` connection and the generation counter."""
+
+    #: Live: a new connection, before it connects: wire the feed and the chat to it now
+    attached = Signal(object)
+    #: StateChanged of the current client
+    state_changed = Signal(object)
+    #: why no connection runs ("Engine stopped: …", "Cannot connect: …")
+    stopped = Signal(str)
+    #: why the feed channel was refused; "" once it is subscribed again
+    feed_problem = Signal(str)
+
+    def __init__(self, persist: Persist | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._persist = persist
+        self.generation = 0
+        self.live: Live | None = None
+
+    @property
+    def client(self) -> PusherClient | None:
+        return None if self.live is None else self.live.client
+
+    def begin(self) -> int:
+        """Stop the current connection (if any) and start a new generation; returns its number."""
+        self.stop()
+        return self.generation
+
+    def is_current(self, generation: int) -> bool:
+        return generation == self.generation
+
+    def build(self, generation: int, build: Callable[[], PusherClient], feed_channel: str) -> None:
+        """Run ``build`` off the GUI thread; attach and connect its client if ``generation`` is still current."""
+        if not self.is_current(generation):
+            return
+        run_in_background(build, lambda client: self._built(generation, client, feed_channel),
+                          lambda exc: self._build_failed(generation, exc), name="connect")
+
+    def stop(self) -> None:
+        """Detach and close the current connection; anything its generation still produces is dropped."""
+        self.generation += 1
+        live, self.live = self.live, None
+        if live is None:
+            return
+        live.pipe.close()  # first: the engine thread must never wait for the window while we join it
+        live.client.close(timeout=2.0)
+        live.pipe.flush_now()  # what was received up to the end is shown, once
+        live.deleteLater()
+
+    # -- what the generation's threads report, on the GUI thread ------------------------------------------
+    def _built(self, generation: int, client: PusherClient, feed_channel: str) -> None:
+        if not self.is_current(generation) or self.live is not None:
+            log.info("dropped a connection built for settings that have changed since")
+            client.close(timeout=0)  # never connected: nothing to wait for
+            return
+        live = Live(self, generation, client, feed_channel, self._persist)
+        self.live = live
+        self.attached.emit(live)
+        client.subscribe(feed_channel)
+        client.connect()
+
+    def _build_failed(self, generation: int, exc: BaseException) -> None:
+        if self.is_current(generation):
+            self.stopped.emit(f"Cannot connect: {exc}")
+
+    def _state(self, live: Live, change: StateChanged) -> None:
+        if live is not self.live:
+            return
+        error = live.client.engine_error
+        if error is not None:
+            self.stopped.emit(f"Engine stopped: {error}")
+        else:
+            self.state_changed.emit(change)
+
+    def _library_events(self, live: Live, events: list[ChannelEvent]) -> None:
+        if live is not self.live:
+            return
+        for event in events:
+            if event.channel != live.feed_channel:
+                continue
+            if event.event == "pusher:subscription_error":
+                self.feed_problem.emit(describe_refusal(event.data))
+            elif event.event == "pusher:subscription_succeeded":
+                self.feed_problem.emit("")
+
+
+def describe_refusal(data: Any) -> str:
+    """A subscription error in words: the engine's ``reason`` sentence, else the error and the status given."""
+    data = data if isinstance(data, dict) else {}
+    reason = data.get("reason")
+    if isinstance(reason, str) and reason.strip():
+        return reason
+    error = data.get("error")
+    text = str(error) if error else "no reason given"
+    status = data.get("status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        text += f" (HTTP {status})"
+    return text
