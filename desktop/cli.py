@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     authserver = commands.add_parser("authserver", help="serve the channel authorization endpoint (remote mode)")
     authserver.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     authserver.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    authserver.add_argument("--proxy-headers", action="store_true",
+                            help="behind a reverse proxy: take the client address and scheme from X-Forwarded-For "
+                                 "and X-Forwarded-Proto, from --forwarded-allow-ips only")
+    authserver.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
+                            help="comma-separated proxy addresses trusted with --proxy-headers (default 127.0.0.1)")
     simulate = commands.add_parser("simulate", help="publish realistic sample events through the Pusher HTTP API")
     simulate.add_argument("--rate", type=float, metavar="R", help="events per second (default 5; 0: no limit)")
     simulate.add_argument("--count", type=int, metavar="N", help="how many events (default: until Ctrl+C)")
@@ -124,7 +129,8 @@ def _authserver(args: argparse.Namespace, config: Config) -> int:
     from desktop.authserver.server import AuthServerSetupError, serve  # noqa: PLC0415 - keep `--help` fast
 
     try:
-        return serve(config, args.host, args.port)
+        return serve(config, args.host, args.port,
+                     forwarded_allow_ips=args.forwarded_allow_ips if args.proxy_headers else None)
     except AuthServerSetupError as exc:
         print(f"login-feed: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -165,9 +165,13 @@ def _sigterm_exits_cleanly() -> Iterator[None]:
 
 
 def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          env: Mapping[str, str] | None = None) -> int:
-    """Run the server until SIGINT/SIGTERM; the exit code. Raises :class:`AuthServerSetupError` on bad set-up."""
-    import uvicorn  # noqa: PLC0415 - only this command needs it
+          env: Mapping[str, str] | None = None, *, forwarded_allow_ips: str | None = None) -> int:
+    """Run the server until SIGINT/SIGTERM; the exit code. Raises :class:`AuthServerSetupError` on bad set-up.
+
+    ``forwarded_allow_ips``: behind a reverse proxy, the proxies whose ``X-Forwarded-For``/``-Proto`` are believed
+    (comma-separated); None ignores those headers. Limits on connections and slow clients: :mod:`.listener`.
+    """
+    from desktop.authserver.listener import build_server  # noqa: PLC0415 - only this command needs uvicorn
 
     for name in ("desktop.authserver", "uvicorn.error"):  # the access log and start/stop lines, even without -v
         logger = logging.getLogger(name)
@@ -178,9 +182,9 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     log.info("verifying access tokens from %s for audience %s (permission %s); encrypted channels %s",
              runtime.metadata.issuer, config.auth0.audience, config.authserver.permission,
              "on" if master_key is not None else "off (no master key)")
-    server = uvicorn.Server(uvicorn.Config(
-        runtime.app, host=host, port=port, log_config=None, access_log=False, server_header=False,
-        lifespan="off", timeout_graceful_shutdown=10))
+    server = build_server(runtime.app, host, port, max_connections=config.authserver.max_connections,
+                          timeout_graceful_shutdown=10, proxy_headers=forwarded_allow_ips is not None,
+                          forwarded_allow_ips=forwarded_allow_ips)
     try:
         with _sigterm_exits_cleanly():
             server.run()

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import uvicorn
 from support.cli_process import CliProcess, cli_environment
 from support.engine import new_client, sdk_session
 from support.engine_flow import connect, subscribe
@@ -28,6 +27,7 @@ from support.recording import EventRecorder
 from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
 
+from desktop.authserver.listener import build_server
 from desktop.authserver.server import MISSING_SECRET, Runtime, build_runtime
 from desktop.config_schema import Auth0Config, AuthServerConfig, Config, PusherConfig
 from desktop.pusher.auth import HttpAuthorizer
@@ -68,8 +68,7 @@ class ServedApp:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.server = uvicorn.Server(uvicorn.Config(runtime.app, host="127.0.0.1", port=0, log_config=None,
-                                                    access_log=False, lifespan="off"))
+        self.server = build_server(runtime.app, "127.0.0.1", 0, max_connections=100)  # as `login-feed authserver`
         self.thread = threading.Thread(target=self.server.run, name="test-authserver", daemon=True)
         self.thread.start()
         wait_until(lambda: self.server.started or not self.thread.is_alive(), message="uvicorn did not start")
