@@ -24,12 +24,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from desktop import resources
-from desktop.auth.session import RefreshError
 from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
 from desktop.chat.wiring import attach_chat
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
-from desktop.connection import Connection, Live
+from desktop.connection import Connection, Live, restore_problem
 from desktop.engine import build_client, local_identity
 from desktop.history import HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
@@ -149,18 +148,12 @@ class LoginFeedApp:
             self._signed_in()
 
     def _restore_failed(self, generation: int, exc: BaseException) -> None:
-        """Say why the stored sign-in did not work. Offline (no answer) is not "sign in again": the refresh
-        token stays in the keyring (``SignInManager.restore`` forgets it only when refused) and Reconnect
-        tries again; refused (expired, revoked) or unusable answers ask for a new sign-in."""
-        if not self.connection.is_current(generation):
-            return
-        if isinstance(exc, RefreshError) and exc.kind == "retry":
-            self.status.set_stopped(f"Cannot reach the sign-in service ({exc}). You are still signed in on this "
-                                    "computer: Reconnect when the network is back.")
-            return
-        refused = isinstance(exc, RefreshError) and exc.kind == "reauth"
-        self.status.set_stopped(str(exc) if refused else f"Could not restore the sign-in: {exc}")
-        self.sign_in()
+        """Say why the stored sign-in did not work; ask for a new one only if offline is not the reason."""
+        if self.connection.is_current(generation):
+            text, ask = restore_problem(exc)
+            self.status.set_stopped(text)
+            if ask:
+                self.sign_in()
 
     def sign_in(self) -> None:
         from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415
@@ -205,13 +198,10 @@ class LoginFeedApp:
             self._connect()
 
     def _connect(self) -> None:
-        config = self.config
-        user = None
-        if self.signin is not None and self.signin.profile is not None:
-            profile = self.signin.profile
-            user = {"id": profile.sub, "user_info": {"name": profile.name or profile.email or profile.sub}}
-
-        signin = self.signin
+        config, signin = self.config, self.signin
+        profile = None if signin is None else signin.profile
+        user = None if profile is None else {"id": profile.sub,
+                                             "user_info": {"name": profile.name or profile.email or profile.sub}}
 
         def build() -> PusherClient:  # reads the keyring: off the GUI thread
             return build_client(config, self.secrets, user=user, signin=signin)

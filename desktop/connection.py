@@ -18,11 +18,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop.auth.session import RefreshError
 from desktop.feed.events import FeedEvent
 from desktop.feed.pipe import FeedPipe
 from desktop.pusher.client import PusherClient
 from desktop.pusher.qtbridge import PusherBridge
-from desktop.pusher.types import ChannelEvent, StateChanged
+from desktop.pusher.types import ChannelEvent, State, StateChanged
 from desktop.ui.background import run_in_background
 
 log = logging.getLogger("desktop.app")
@@ -106,6 +107,7 @@ class Connection(QObject):
         live.client.close(timeout=2.0)
         live.pipe.flush_now()  # what was received up to the end is shown, once
         live.deleteLater()
+        self.state_changed.emit(StateChanged(live.client.state, State.DISCONNECTED))  # its own is dropped now
 
     # -- what the generation's threads report, on the GUI thread ------------------------------------------
     def _built(self, generation: int, client: PusherClient, feed_channel: str) -> None:
@@ -156,3 +158,18 @@ def describe_refusal(data: Any) -> str:
     if isinstance(status, int) and not isinstance(status, bool):
         text += f" (HTTP {status})"
     return text
+
+
+def restore_problem(exc: BaseException) -> tuple[str, bool]:
+    """What to show when the stored sign-in could not be restored, and whether to ask for a new sign-in.
+
+    Offline (the sign-in service did not answer) is not "sign in again": the refresh token stays in the
+    keyring (``SignInManager.restore`` forgets it only when the service refused it) and Reconnect tries
+    again. Refused (expired, revoked) or unusable answers ask for a new sign-in.
+    """
+    if isinstance(exc, RefreshError) and exc.kind == "retry":
+        return (f"Cannot reach the sign-in service ({exc}). You are still signed in on this computer: "
+                "Reconnect when the network is back.", False)
+    if isinstance(exc, RefreshError) and exc.kind == "reauth":
+        return str(exc), True
+    return f"Could not restore the sign-in: {exc}", True
