@@ -10,6 +10,8 @@ Routes:
   ``{"message", "name", "user_id"}``; the name and user id come from the verified token (and the caller's profile),
   never from the request, so nobody can post as someone else (a ``name`` in the request is ignored);
 - ``GET /healthz``: ``{"ok": true}``, without authentication.
+- the tenant log (:mod:`.logstream`), when the server keeps one: ``POST /auth0/log-stream`` (its own stream token),
+  ``GET /events`` and ``GET /users/{user_id}/events`` (the checks below, with a rate limit of their own).
 
 Every other route needs ``Authorization: Bearer <Auth0 access token>`` with the configured permission. Order of
 checks: token (401), per-user rate limit (429 with ``Retry-After``), client and permission (403), body size, type
@@ -44,6 +46,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desktop.auth.common import clean_text
+from desktop.authserver.logstream import TenantLog
 from desktop.authserver.params import (
     BODY_TIMEOUT,
     MAX_BODY_BYTES,
@@ -76,7 +79,7 @@ _LOG_KEY = "login_feed.access"
 _REALM = "login-feed"
 _ERROR_NAMES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
                 415: "unsupported_media_type"}
-_SIGNING, _MESSAGE = "signing", "message"
+_SIGNING, _MESSAGE, _EVENTS = "signing", "message", "events"
 
 
 class Trigger(Protocol):
@@ -114,7 +117,7 @@ class _Handlers:
         self.clock = clock
         self.body_timeout = body_timeout
         per_second, burst = config.authserver.rate_limit / 60.0, config.authserver.rate_burst
-        self.limits = {group: TokenBuckets(per_second, burst) for group in (_SIGNING, _MESSAGE)}
+        self.limits = {group: TokenBuckets(per_second, burst) for group in (_SIGNING, _MESSAGE, _EVENTS)}
 
     # ---- routes -------------------------------------------------------------------------------------------
 
@@ -308,6 +311,7 @@ def create_app(
     profiles: ProfileLookup | None = None,
     clock: Callable[[], float] = time.monotonic,
     body_timeout: float = BODY_TIMEOUT,
+    tenant_log: TenantLog | None = None,
 ) -> Starlette:
     """The ASGI application.
 
@@ -321,6 +325,7 @@ def create_app(
     :param profiles: a ready :class:`ProfileLookup` (tests); built from ``userinfo`` otherwise.
     :param clock: monotonic seconds, for the per-user rate limit.
     :param body_timeout: seconds a client has to send a whole request body.
+    :param tenant_log: the log stream's target and ``/events`` (:mod:`.logstream`); None leaves them out.
     """
     if not isinstance(secret, str) or not secret:
         raise ValueError("the Pusher app secret is required")
@@ -335,6 +340,8 @@ def create_app(
         Route("/message", handlers.message, methods=["POST"]),
         Route("/healthz", handlers.healthz, methods=["GET"]),
     ]
+    if tenant_log is not None:
+        routes += tenant_log.routes(lambda request: handlers._authenticate(request, _EVENTS))
     exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {
         ApiError: _on_api_error,
         TokenRejected: _on_token_rejected,

@@ -20,7 +20,8 @@ from starlette.types import Message
 from desktop.signing.names import ChannelKind, channel_kind, validate_channel_name
 from desktop.signing.signatures import validate_socket_id
 
-__all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "ApiError", "parse_channel_name", "parse_socket_id", "read_params"]
+__all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "ApiError", "parse_channel_name", "parse_socket_id", "read_body",
+           "read_params"]
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT = 10.0
@@ -40,21 +41,21 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-async def _read_body(request: Request, timeout: float) -> bytes:
-    """The whole body, at most :data:`MAX_BODY_BYTES`, within ``timeout`` seconds in total (408 and the
+async def read_body(request: Request, timeout: float, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body, at most ``limit`` bytes (413 beyond), within ``timeout`` seconds in total (408 and the
     connection closed otherwise: a per-read timeout would let a client drip one byte at a time forever)."""
+    too_large = f"the request body is larger than {_size(limit)}"
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"the request body is larger than {MAX_BODY_BYTES // 1024} KB")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise ApiError(413, "payload_too_large", too_large)
     chunks: list[bytes] = []
     total = 0
     try:
         with anyio.fail_after(timeout):
             async for chunk in request.stream():
                 total += len(chunk)
-                if total > MAX_BODY_BYTES:
-                    raise ApiError(413, "payload_too_large",
-                                   f"the request body is larger than {MAX_BODY_BYTES // 1024} KB")
+                if total > limit:
+                    raise ApiError(413, "payload_too_large", too_large)
                 chunks.append(chunk)
     except ClientDisconnect:
         raise ApiError(400, "invalid_request", "the client went away before sending the whole body") from None
@@ -62,6 +63,10 @@ async def _read_body(request: Request, timeout: float) -> bytes:
         raise ApiError(408, "request_timeout", f"the request body did not arrive within {timeout:g} s",
                        {"Connection": "close"}) from None
     return b"".join(chunks)
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
 async def read_params(request: Request, timeout: float) -> dict[str, object]:
@@ -91,7 +96,7 @@ def _has_lone_surrogate(document: object) -> bool:
 
 
 async def _parse_params(request: Request, timeout: float) -> dict[str, object]:
-    body = await _read_body(request, timeout)
+    body = await read_body(request, timeout)
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         try:

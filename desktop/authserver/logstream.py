@@ -1,0 +1,162 @@
+"""The tenant log's routes: Auth0's log stream in, the stored events out (product contract, "The tenant log").
+
+- ``POST /auth0/log-stream``: the Custom Webhook log stream's target. ``Authorization`` must equal the stream token
+  byte for byte (Auth0 sends the configured value verbatim; compared in constant time; 401 otherwise, 503 while no
+  token is configured). Body: at most 5 MB (413), read with a total deadline; unparseable -> 400 and nothing
+  stored. The records are normalised to event v2 and committed in one transaction *before* the answer
+  ``200 {"stored", "duplicates", "rejected"}``, so whatever Auth0 does not see acknowledged it sends again, and
+  nothing is half-stored. Then the publisher is woken; Pusher being slow or down never delays the answer.
+- ``GET /events?after=CURSOR&limit=N`` and ``GET /users/{user_id}/events?limit=N``: the stored events, behind the
+  same bearer token, rate limit and permission checks as the other routes (the app passes its own check in).
+
+The work (parsing, GeoIP and user-agent lookups, SQLite) runs in the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from desktop.authserver.params import ApiError, read_body
+from desktop.tenantlog.body import BodyError, parse_body
+from desktop.tenantlog.enrich import Locator, no_location
+from desktop.tenantlog.normalize import normalize
+from desktop.tenantlog.publisher import Publisher
+from desktop.tenantlog.store import MAX_PAGE, EventStore, StoreError
+
+__all__ = ["DEFAULT_LIMIT", "MAX_STREAM_BODY_BYTES", "STREAM_BODY_TIMEOUT", "IngestResult", "TenantLog"]
+
+log = logging.getLogger(__name__)
+
+MAX_STREAM_BODY_BYTES = 5 * 1024 * 1024
+STREAM_BODY_TIMEOUT = 60.0
+"""Seconds Auth0 has to send a whole delivery (5 MB over a slow link)."""
+DEFAULT_LIMIT = 100
+_MAX_USER_ID_CHARS = 256
+Authenticate = Callable[[Request], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+    rejected: int
+
+
+class TenantLog:
+    """The store, the stream token and the publisher, and the routes that use them."""
+
+    def __init__(self, store: EventStore, token: str | None, publisher: Publisher | None = None, *,
+                 locate: Locator = no_location, clock: Callable[[], float] = time.time,
+                 body_timeout: float = STREAM_BODY_TIMEOUT) -> None:
+        self.store = store
+        self._token = token.encode("utf-8") if token else None
+        self.publisher = publisher
+        self.locate = locate
+        self.clock = clock
+        self.body_timeout = body_timeout
+        self._authenticate: Authenticate | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"TenantLog({self.store!r}, token={'set' if self._token else 'unset'})"
+
+    def routes(self, authenticate: Authenticate) -> list[Route]:
+        """The routes; ``authenticate(request)`` is the app's bearer-token, rate-limit and permission check."""
+        self._authenticate = authenticate
+        return [
+            Route("/auth0/log-stream", self.log_stream, methods=["POST"]),
+            Route("/events", self.events, methods=["GET"]),
+            Route("/users/{user_id}/events", self.user_events, methods=["GET"]),
+        ]
+
+    def start(self) -> None:
+        """Start publishing (first whatever an earlier run left unpublished)."""
+        if self.publisher is not None:
+            self.publisher.start()
+
+    def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.stop()
+        self.store.close()
+
+    # ---- the log stream ------------------------------------------------------------------------------------
+
+    def ingest(self, body: bytes) -> IngestResult:
+        """Parse, normalise and commit one delivery (blocking); wakes the publisher after the commit.
+
+        :raises BodyError: the body cannot be parsed (nothing stored).
+        """
+        parsed = parse_body(body)
+        now = self.clock()
+        events = [normalize(record, now, locate=self.locate) for record in parsed.records]
+        stored, duplicates = self.store.add(events, now)
+        if self.publisher is not None and stored:
+            self.publisher.wake()
+        if parsed.problems:
+            log.warning("log stream: %d record(s) rejected, e.g. %s", parsed.rejected, "; ".join(parsed.problems))
+        return IngestResult(stored, duplicates, parsed.rejected)
+
+    async def log_stream(self, request: Request) -> Response:
+        if self._token is None:
+            raise ApiError(503, "not_configured", "the log stream token is not configured on this server "
+                                                  "(LOGIN_FEED_LOG_STREAM_TOKEN or the keyring)")
+        sent = request.headers.get("authorization", "").encode("latin-1")  # the bytes as sent
+        if not hmac.compare_digest(sent, self._token):
+            raise ApiError(401, "unauthorized", "the Authorization header does not match the log stream token")
+        body = await read_body(request, self.body_timeout, MAX_STREAM_BODY_BYTES)
+        try:
+            result = await run_in_threadpool(self.ingest, body)
+        except BodyError as exc:
+            raise ApiError(400, "invalid_request", f"the log stream body cannot be parsed: {exc}") from None
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            log.error("the tenant-log store failed; Auth0 will retry: %s", exc)
+            raise ApiError(503, "temporarily_unavailable", "the events could not be stored; try again",
+                           {"Retry-After": "10"}) from None
+        log.info("log stream: %d stored, %d duplicates, %d rejected", result.stored, result.duplicates,
+                 result.rejected)
+        return JSONResponse({"stored": result.stored, "duplicates": result.duplicates, "rejected": result.rejected})
+
+    # ---- serving it back ------------------------------------------------------------------------------------
+
+    async def _check(self, request: Request) -> None:
+        if self._authenticate is None:
+            raise RuntimeError("TenantLog.routes() was not given the app's token check")
+        await self._authenticate(request)
+
+    async def events(self, request: Request) -> Response:
+        await self._check(request)
+        after = request.query_params.get("after")
+        limit = _limit(request.query_params.get("limit"))
+        try:
+            page = await run_in_threadpool(self.store.page, after if after not in (None, "") else None, limit)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from None
+        return JSONResponse({"events": page.events, "next": page.next, "more": page.more})
+
+    async def user_events(self, request: Request) -> Response:
+        await self._check(request)
+        user_id = request.path_params["user_id"]
+        if not user_id or len(user_id) > _MAX_USER_ID_CHARS or not user_id.isprintable():
+            raise ApiError(400, "invalid_request", "the user id is not valid")
+        limit = _limit(request.query_params.get("limit"))
+        events = await run_in_threadpool(self.store.for_user, user_id, limit)
+        return JSONResponse({"events": events})
+
+
+def _limit(text: str | None) -> int:
+    """``limit``: 1 to 1000 (larger values are served as 1000, the most one page holds); 100 by default."""
+    if text is None or text == "":
+        return DEFAULT_LIMIT
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ApiError(400, "invalid_request", f"'limit' must be a whole number from 1 to {MAX_PAGE}")
+    return min(int(text) if len(text) <= 9 else MAX_PAGE, MAX_PAGE)

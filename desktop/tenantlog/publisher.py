@@ -1,0 +1,149 @@
+"""The outbox publisher: stored events that are not yet published go to the feed channel as ``log-event``.
+
+One background thread. It runs after commits (the ingest calls :meth:`Publisher.wake`, which only sets an event,
+so publishing can never block or fail the ingest), reads the oldest unpublished events from the store, sends them
+in Pusher batches of at most 10 (one Pusher event per log event) and flags them published. At start it first
+drains whatever a previous run left unpublished. When Pusher is down or refuses, it waits with exponential
+backoff (0.5 s doubling to 30 s) and tries the same events again: nothing is skipped or dropped. Pusher's only
+per-event refusal is the 10 KB size limit, which the normaliser's trimming keeps every event under, even
+encrypted. Delivery is at least once: a crash between Pusher's 200 and the flag sends that batch again, and the
+desktop keeps one row per ``log_id``.
+
+The same thread prunes the store once an hour (retention), so the server has one maintenance loop, not two.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from desktop.authserver.pusher_api import MAX_BATCH_EVENTS, TriggerError
+from desktop.tenantlog.store import EventStore
+
+__all__ = ["EVENT_NAME", "Publisher", "backoff_delay"]
+
+log = logging.getLogger(__name__)
+
+EVENT_NAME = "log-event"
+_READ_ROWS = 100
+_IDLE_CHECK = 30.0  # seconds between outbox checks without a wake-up (e.g. another process wrote the store)
+_PRUNE_EVERY = 3600.0
+
+SendBatch = Callable[[Sequence[tuple[str, str, str]]], None]
+
+
+def backoff_delay(failures: int, first: float = 0.5, most: float = 30.0) -> float:
+    """Seconds to wait after ``failures`` failed attempts in a row (1, 2, ...)."""
+    return min(most, first * 2 ** max(0, failures - 1))
+
+
+class Publisher:
+    """Publishes the store's outbox on a daemon thread; :meth:`publish_pending` does one pass (tests, tools)."""
+
+    def __init__(self, store: EventStore, send_batch: SendBatch, channel: str, *, event: str = EVENT_NAME,
+                 clock: Callable[[], float] = time.time, backoff: Callable[[int], float] = backoff_delay,
+                 idle_check: float = _IDLE_CHECK, prune_every: float = _PRUNE_EVERY) -> None:
+        self.store = store
+        self.channel = channel
+        self.event = event
+        self._send = send_batch
+        self._clock = clock
+        self._backoff = backoff
+        self._idle_check = idle_check
+        self._prune_every = prune_every
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.published = 0  #: events published since start (for logs and tests)
+        self.failures = 0  #: failed attempts in the current streak
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tenant-log-publisher", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Something was committed: publish soon. Never blocks."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current request (a Pusher request takes at most its timeout); unpublished events stay
+        in the store for the next start."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def publish_pending(self) -> int:
+        """Publish everything unpublished now; how many were sent. Raises :class:`TriggerError` on the first
+        refused batch (that batch and the later ones stay unpublished)."""
+        sent = 0
+        while not self._stopping:
+            events = self.store.unpublished(_READ_ROWS)
+            if not events:
+                break
+            for start in range(0, len(events), MAX_BATCH_EVENTS):
+                chunk = events[start:start + MAX_BATCH_EVENTS]
+                self._send([(self.channel, self.event, _encode(e)) for e in chunk])
+                self.store.mark_published([e["cursor"] for e in chunk])
+                sent += len(chunk)
+                self.published += len(chunk)
+        return sent
+
+    def _run(self) -> None:
+        next_prune = self._clock()
+        while not self._stopping:
+            self._wake.clear()
+            delay = self._idle_check
+            try:
+                sent = self.publish_pending()
+            except TriggerError as exc:
+                self.failures += 1
+                delay = self._backoff(self.failures)
+                if self.failures == 1 or self.failures % 20 == 0:
+                    log.warning("cannot publish the tenant log to %s (%s); attempt %d, retrying in %.1f s",
+                                self.channel, exc, self.failures, delay)
+            except Exception:  # the store failed (disk full, locked): keep the thread alive and retry
+                self.failures += 1
+                delay = self._backoff(self.failures)
+                log.exception("the tenant-log publisher failed; retrying in %.1f s", delay)
+            else:
+                if self.failures:
+                    log.info("publishing the tenant log again after %d failed attempts (%d events sent)",
+                             self.failures, sent)
+                self.failures = 0
+            if self._clock() >= next_prune:
+                next_prune = self._clock() + self._prune_every
+                self._prune()
+            if self.failures:
+                self._sleep(delay)  # a wake-up must not cut a backoff short
+            else:
+                self._wake.wait(delay)
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(left)
+            self._wake.clear()
+
+    def _prune(self) -> None:
+        try:
+            removed = self.store.prune(self._clock())
+        except Exception:
+            log.exception("pruning the tenant log failed")
+            return
+        if removed:
+            log.info("retention: removed %d tenant-log events", removed)
+
+
+def _encode(event: dict[str, Any]) -> str:
+    return orjson.dumps(event).decode("utf-8")

@@ -1,0 +1,114 @@
+"""The outbox publisher's thread: leftovers at start, wake-ups, backoff while Pusher refuses, nothing skipped."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.waiting import wait_until
+
+from desktop.authserver.pusher_api import TriggerError
+from desktop.tenantlog.publisher import Publisher, backoff_delay
+from desktop.tenantlog.store import SqliteEventStore
+
+NOW = time.time()  # retention (30 days) runs on the publisher thread: events must be recent
+
+
+def ev(n: int) -> dict[str, Any]:
+    return {"v": 2, "log_id": f"{n:06d}", "code": "fp"}
+
+
+class Pusher:
+    """Stands in for the HTTP API's batch call: down for ``failures`` calls, then accepting (thread-safe)."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.received: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, batch: Any) -> None:
+        with self.lock:
+            self.calls += 1
+            if self.failures > 0:
+                self.failures -= 1
+                raise TriggerError("could not reach Pusher (ConnectionError)")
+            assert 1 <= len(batch) <= 10
+            self.received += [json.loads(data)["log_id"] for _, _, data in batch]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteEventStore]:
+    opened = SqliteEventStore(tmp_path / "t.sqlite3")
+    yield opened
+    opened.close()
+
+
+def test_backoff_doubles_to_a_ceiling() -> None:
+    assert [backoff_delay(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert backoff_delay(50) == 30.0
+
+
+def test_leftovers_from_an_earlier_run_are_published_at_start(store: SqliteEventStore) -> None:
+    store.add([ev(n) for n in range(25)], NOW)
+    pusher = Pusher()
+    publisher = Publisher(store, pusher, "private-login-feed")
+    publisher.start()
+    try:
+        wait_until(lambda: len(pusher.received) == 25)
+        assert pusher.received == [f"{n:06d}" for n in range(25)]
+        wait_until(lambda: store.unpublished(10) == [])
+    finally:
+        publisher.stop()
+
+
+def test_a_wake_up_publishes_new_commits(store: SqliteEventStore) -> None:
+    pusher = Pusher()
+    publisher = Publisher(store, pusher, "private-login-feed", idle_check=60.0)
+    publisher.start()
+    try:
+        store.add([ev(1), ev(2)], NOW)
+        publisher.wake()
+        wait_until(lambda: pusher.received == ["000001", "000002"])
+    finally:
+        publisher.stop()
+
+
+def test_while_pusher_is_down_it_retries_and_then_publishes_everything_in_order(store: SqliteEventStore) -> None:
+    pusher = Pusher(failures=3)
+    delays: list[int] = []
+    publisher = Publisher(store, pusher, "private-login-feed", backoff=lambda n: delays.append(n) or 0.01)
+    store.add([ev(n) for n in range(12)], NOW)
+    publisher.start()
+    try:
+        wait_until(lambda: len(pusher.received) == 12)
+        assert pusher.received == [f"{n:06d}" for n in range(12)]
+        assert delays == [1, 2, 3] and publisher.failures == 0
+    finally:
+        publisher.stop()
+
+
+def test_stop_leaves_unpublished_events_for_the_next_start(store: SqliteEventStore) -> None:
+    pusher = Pusher(failures=10**6)
+    publisher = Publisher(store, pusher, "private-login-feed", backoff=lambda n: 60.0)
+    store.add([ev(1)], NOW)
+    publisher.start()
+    wait_until(lambda: pusher.calls >= 1)
+    publisher.stop()  # returns although the backoff is long
+    assert [e["log_id"] for e in store.unpublished(10)] == ["000001"]
+
+
+def test_retention_runs_on_the_publisher_thread(store: SqliteEventStore) -> None:
+    store.add([ev(1)], NOW - 40 * 86_400)
+    store.add([ev(2)], NOW)
+    publisher = Publisher(store, Pusher(), "private-login-feed", clock=lambda: NOW)
+    publisher.start()
+    try:
+        wait_until(lambda: store.count() == 1)
+    finally:
+        publisher.stop()
