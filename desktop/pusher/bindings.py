@@ -119,6 +119,12 @@ class ChannelHandle:
         return "unsubscribed" if channel is None else channel.state.value
 
     @property
+    def failure(self) -> str | None:
+        """Why the subscription failed, in words; kept through reconnects and retries until one succeeds."""
+        channel = self._channel()
+        return None if channel is None or channel.last_error is None else channel.last_error.describe()
+
+    @property
     def members(self) -> dict[str, Any]:
         return {} if self.name is None else self._client.members(self.name)
 

@@ -28,6 +28,7 @@ def test_bad_signature_fails_the_channel_only(soketi: Soketi, make_client) -> No
     assert error.data["status"] == 401
     assert error.data["reason"].startswith("the server refused the subscription (status 401): ")
     assert handle.state == "failed"
+    assert handle.failure == error.data["reason"]  # still there when no event is looked at any more
     assert not handle.subscribed
     # The same connection still works for a public channel.
     news = subscribe(client, recorder, public)
