@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStatusBar, QWidget
 
 from desktop.pusher.types import State, StateChanged
 from desktop.ui.text import plain
@@ -45,6 +45,10 @@ class ConnectionStatus(QStatusBar):
         self.user_label = plain(QLabel("Not signed in"))
         self.channel_label = plain(QLabel(""))
         self.addWidget(self.dot)
+        # Long reasons must not widen the window: the label takes the room there is (the whole text is in
+        # its tooltip, and wrapped in the window's problem bar).
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.state_label.setMinimumWidth(160)
         self.addWidget(self.state_label, 1)
         self.reconnect_button = QPushButton("Reconnect")
         self.reconnect_button.setObjectName("statusReconnectButton")
