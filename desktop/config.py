@@ -28,6 +28,7 @@ from desktop.config_checks import (
     PUSHER_SECRET_ENV,
     SCHEMA,
     SECRET_ENV_VARS,
+    SECTION_ALIASES,
     Invalid,
     looks_secret,
 )
@@ -193,20 +194,21 @@ def _reject_secrets(table: Mapping[str, Any], source: str, where: str) -> None:
 def _file_entries(raw: dict[str, Any], source: str) -> dict[tuple[str, str], _Entry]:
     entries: dict[tuple[str, str], _Entry] = {}
     for section, table in raw.items():
-        if section not in SCHEMA:
+        canonical = SECTION_ALIASES.get(section, section)
+        if canonical not in SCHEMA:
             kind = "section" if isinstance(table, dict) else "top-level key"
             shown = f"[{section}]" if isinstance(table, dict) else section
             raise ConfigError(
-                f"{source}: unknown {kind} {shown}{_did_you_mean(section, SCHEMA, '[{}]')}; "
-                f"known sections: {', '.join(SCHEMA)}"
+                f"{source}: unknown {kind} {shown}{_did_you_mean(section, [*SCHEMA, *SECTION_ALIASES], '[{}]')}; "
+                f"known sections: {', '.join([*SCHEMA, *SECTION_ALIASES])}"
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: {section} must be a [{section}] table, got {_describe(table)}")
         for key, value in table.items():
             label = f"[{section}] {key}"
-            target = ALIASES.get((section, key), (section, key))
+            target = ALIASES.get((canonical, key), (canonical, key))
             if target[1] not in SCHEMA[target[0]]:
-                known = [*SCHEMA[section], *(k for s, k in ALIASES if s == section)]
+                known = [*SCHEMA[canonical], *(k for s, k in ALIASES if s == canonical)]
                 raise ConfigError(
                     f"{source}: unknown key {label}{_did_you_mean(key, known, '{}')}; "
                     f"known keys in [{section}]: {', '.join(known)}"
@@ -221,12 +223,14 @@ def _file_entries(raw: dict[str, Any], source: str) -> dict[tuple[str, str], _En
 def _env_entries(env: Mapping[str, str]) -> dict[tuple[str, str], _Entry]:
     entries: dict[tuple[str, str], _Entry] = {}
     for section, specs in SCHEMA.items():
+        names = [section, *(alias for alias, target in SECTION_ALIASES.items() if target == section)]
         for key, spec in specs.items():
-            name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
-            if name in SECRET_ENV_VARS or name not in env:
-                continue
-            value = _from_env(env[name], spec.env)
-            entries[(section, key)] = _Entry(value, f"environment variable {name}", f"[{section}] {key}")
+            for written in names:  # LOGIN_FEED_SERVER_DATABASE and LOGIN_FEED_AUTHSERVER_DATABASE alike
+                name = f"{ENV_PREFIX}{written.upper()}_{key.upper()}"
+                if name in SECRET_ENV_VARS or name not in env:
+                    continue
+                value = _from_env(env[name], spec.env)
+                entries[(section, key)] = _Entry(value, f"environment variable {name}", f"[{written}] {key}")
     return entries
 
 

@@ -268,6 +268,22 @@ def _per_minute(value: Any) -> float:
     return float(value)
 
 
+def _database(value: Any) -> str:
+    """A SQLite file path, or a ``postgresql://`` URL without a password (that comes from the environment)."""
+    if not isinstance(value, str) or not value.strip() or "\0" in value or len(value) > 4096:
+        raise Invalid("must be the path of the tenant-log database file, or a postgresql:// URL")
+    if value.startswith(("postgresql://", "postgres://")):
+        try:
+            password = urlsplit(value).password
+        except ValueError:
+            raise Invalid("must be a valid postgresql:// URL", echo=False) from None
+        if password is not None:
+            raise Invalid("must not contain a password: set PGPASSWORD in the environment instead", echo=False)
+    elif "://" in value:
+        raise Invalid("must be a file path or a postgresql:// URL")
+    return value
+
+
 def _count(low: int, high: int, what: str) -> Check:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -324,5 +340,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "max_connections": Field(_count(1, 100_000, "the most open connections"), env="int"),
     },
 }
+# Section names accepted in the file and the environment besides SCHEMA's own: [server] is what the docs use for
+# `login-feed server`; [authserver] (the attribute's name) stays valid for files written before.
+SECTION_ALIASES: dict[str, str] = {"server": "authserver"}
 # Keys accepted where product docs once placed them, mapped to their one canonical home.
 ALIASES: dict[tuple[str, str], tuple[str, str]] = {("authorization", "app_id"): ("pusher", "app_id")}

@@ -109,7 +109,8 @@ class AuthServerConfig:
 
     ``allowed_client_ids`` empty means any application of the tenant; ``rate_limit`` is requests per minute per
     user (the token's ``sub``) on each of the signing routes and ``/message``, with bursts of ``rate_burst``;
-    ``max_connections`` caps open connections (more get 503 until some close).
+    ``max_connections`` caps open connections (more get 503 until some close). Written as ``[server]``
+    (``login-feed server``); ``[authserver]`` is accepted as an alias.
     """
 
     permission: str = "read:login-feed"
@@ -118,6 +119,9 @@ class AuthServerConfig:
     rate_burst: int = 20
     max_connections: int = 200
 
+
+# The name a section is written under when it differs from its attribute (the file also accepts the attribute's).
+SECTION_NAMES: dict[str, str] = {"authserver": "server"}
 
 SECTION_TYPES: dict[str, type] = {
     "auth0": Auth0Config,
@@ -158,7 +162,7 @@ def render_toml(config: Config) -> str:
     out = ["# Login Feed configuration. Secrets (Pusher app secret, tokens) live in the OS keyring.", ""]
     for section in SECTION_TYPES:
         part = getattr(config, section)
-        out.append(f"[{section}]")
+        out.append(f"[{SECTION_NAMES.get(section, section)}]")
         tables: list[tuple[str, dict[str, str]]] = []
         for f in fields(part):
             value = getattr(part, f.name)
@@ -170,7 +174,7 @@ def render_toml(config: Config) -> str:
             elif f.default is not None:  # e.g. no cluster: "" means "not set" rather than the default
                 out.append(f'{_toml_key(f.name)} = ""')
         for name, table in tables:
-            out += ["", f"[{section}.{name}]"]
+            out += ["", f"[{SECTION_NAMES.get(section, section)}.{name}]"]
             out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
         out.append("")
     return "\n".join(out)
