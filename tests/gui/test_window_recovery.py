@@ -7,6 +7,7 @@ stored sign-in, while a refused one asks for a new sign-in.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ from desktop.ui.signin_dialog import SignInDialog
 pytestmark = pytest.mark.integration
 
 STORED_TOKEN = "stored-refresh-token"
+DROPPED = "dropped a connection built for settings that have changed since"
 
 
 @pytest.fixture
@@ -118,7 +120,8 @@ def test_a_refused_feed_stays_shown_until_a_subscription_succeeds(qtbot, tmp_pat
 
 # -- 14: settings saved while a connection is being built -------------------------------------------------
 def test_settings_saved_while_connecting_attach_one_engine_and_list_each_event_once(
-        qtbot, tmp_path: Path, soketi: Soketi, make_app) -> None:
+        qtbot, tmp_path: Path, soketi: Soketi, make_app, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="desktop.app")
     config = soketi_config(soketi, tmp_path)
     app = make_app(config, tmp_path / "data")
     wait_connected(qtbot, app)
@@ -127,6 +130,8 @@ def test_settings_saved_while_connecting_attach_one_engine_and_list_each_event_o
     app.apply_config(config)
     app.apply_config(dataclasses.replace(config))
     wait_connected(qtbot, app)
+    qtbot.waitUntil(lambda: DROPPED in caplog.messages, timeout=WAIT_MS)  # the first build, closed unused
+    assert caplog.messages.count(DROPPED) == 1
     assert len(engine_threads()) == 1
 
     trigger_many(soketi, FEED_CHANNEL, range(10))
