@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="output format (default jsonl)")
     export.add_argument("--since", metavar="ISO", help="only events received at or after this date or time "
                         "(2026-11-21, 2026-11-21T05:00Z; UTC unless an offset is given)")
-    authserver = commands.add_parser("authserver", help="serve the channel authorization endpoint (remote mode)")
+    authserver = commands.add_parser(
+        "server", aliases=["authserver"],
+        help="serve channel authorization (remote mode) and the tenant log (Auth0 log stream, /events)")
     authserver.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     authserver.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     authserver.add_argument("--proxy-headers", action="store_true",
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config, os.environ)
         if args.command == "tail":
             return _tail(args, config)
-        if args.command == "authserver":
+        if args.command in ("server", "authserver"):
             return _authserver(args, config)
         if args.command == "simulate":
             from desktop import simulate  # noqa: PLC0415 - keep `--help` fast
@@ -129,7 +131,7 @@ def _authserver(args: argparse.Namespace, config: Config) -> int:
     from desktop.authserver.server import AuthServerSetupError, serve  # noqa: PLC0415 - keep `--help` fast
 
     try:
-        return serve(config, args.host, args.port,
+        return serve(config, args.host, args.port, data_dir=args.data_dir,
                      forwarded_allow_ips=args.forwarded_allow_ips if args.proxy_headers else None)
     except AuthServerSetupError as exc:
         print(f"login-feed: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, KeyringLocked, NoKeyringError
 
 from desktop import APP_NAME
-from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
+from desktop.config_checks import LOG_STREAM_TOKEN_ENV, MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.util.blocking import call_with_timeout
 
 __all__ = [
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 SERVICE = APP_NAME
 MASTER_KEY_ACCOUNT = "encryption-master-key"
+LOG_STREAM_TOKEN_ACCOUNT = "log-stream-token"  # noqa: S105 (an account name)
 # Backends are not consistent: some wrap D-Bus or file problems in KeyringError, others let them through.
 _KEYRING_ERRORS = (KeyringError, RuntimeError, OSError)  # TimeoutError (the deadline) is an OSError
 #: How long any keyring call may take before we give up and say so (shared with desktop.auth.store).
@@ -94,6 +95,15 @@ class SecretStore:
     def delete_encryption_master_key(self) -> None:
         self._delete(MASTER_KEY_ACCOUNT, "the encryption master key")
 
+    # ---- the Auth0 log stream's Authorization value (login-feed server) --------------------------------------
+
+    def log_stream_token(self) -> str | None:
+        """What Auth0's log stream sends as ``Authorization`` (the server compares it), or None when unset."""
+        return self._get(LOG_STREAM_TOKEN_ENV, LOG_STREAM_TOKEN_ACCOUNT, "the log stream token")
+
+    def set_log_stream_token(self, value: str) -> None:
+        self._set(LOG_STREAM_TOKEN_ACCOUNT, value, "the log stream token")
+
     # ---- plumbing -----------------------------------------------------------------------------------------
 
     def _keyring(self) -> KeyringBackend:
@@ -140,6 +150,8 @@ class SecretStore:
 
 
 def _env_for(account: str) -> str:
+    if account == LOG_STREAM_TOKEN_ACCOUNT:
+        return LOG_STREAM_TOKEN_ENV
     return MASTER_KEY_ENV if account == MASTER_KEY_ACCOUNT else PUSHER_SECRET_ENV
 
 

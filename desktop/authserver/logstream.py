@@ -18,8 +18,9 @@ import hmac
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -28,13 +29,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from desktop.authserver.params import ApiError, read_body
+from desktop.authserver.pusher_api import PusherTrigger
+from desktop.config_checks import LOG_STREAM_TOKEN_ENV
+from desktop.config_schema import Config
+from desktop.secrets import SecretStore, SecretsUnavailable
 from desktop.tenantlog.body import BodyError, parse_body
-from desktop.tenantlog.enrich import Locator, no_location
+from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
 from desktop.tenantlog.publisher import Publisher
-from desktop.tenantlog.store import MAX_PAGE, EventStore, StoreError
+from desktop.tenantlog.store import DATABASE_FILE_NAME, MAX_PAGE, EventStore, SqliteEventStore, StoreError
 
-__all__ = ["DEFAULT_LIMIT", "MAX_STREAM_BODY_BYTES", "STREAM_BODY_TIMEOUT", "IngestResult", "TenantLog"]
+__all__ = ["DEFAULT_LIMIT", "MAX_STREAM_BODY_BYTES", "STREAM_BODY_TIMEOUT", "IngestResult", "TenantLog",
+           "build_tenant_log"]
 
 log = logging.getLogger(__name__)
 
@@ -160,3 +166,40 @@ def _limit(text: str | None) -> int:
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise ApiError(400, "invalid_request", f"'limit' must be a whole number from 1 to {MAX_PAGE}")
     return min(int(text) if len(text) <= 9 else MAX_PAGE, MAX_PAGE)
+
+
+def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherTrigger | None,
+                     env: Mapping[str, str] | None = None, secrets: SecretStore | None = None) -> TenantLog:
+    """The store (``[server] database``, else ``tenant-log.sqlite3`` in the data directory), the stream token,
+    the GeoIP database and the publisher (when the server can publish: ``[pusher] app_id``). Not started.
+
+    :raises StoreError: the database cannot be opened (the server must not start without its store).
+    """
+    from desktop.resources import data_dir as make_data_dir  # noqa: PLC0415 - platformdirs only when needed
+
+    database = getattr(config.authserver, "database", None)
+    if database and database.startswith(("postgresql://", "postgres://")):
+        raise StoreError("[server] database: PostgreSQL is not supported yet; use a SQLite file path")
+    path = Path(database).expanduser() if database else make_data_dir(data_dir) / DATABASE_FILE_NAME
+    store = SqliteEventStore(path, getattr(config.authserver, "retention_days", 30))
+    try:
+        token = (secrets or SecretStore(env)).log_stream_token()
+    except SecretsUnavailable as exc:
+        log.warning("the log stream stays closed: %s", exc)
+        token = None
+    if token is None:
+        log.warning("no log stream token (%s or the keyring): POST /auth0/log-stream answers 503",
+                    LOG_STREAM_TOKEN_ENV)
+    try:
+        locate: Locator = GeoIpLocator()
+    except (ImportError, OSError, ValueError) as exc:  # e.g. a bundle built without the database
+        log.warning("no GeoIP database (%s): events carry no country or city", type(exc).__name__)
+        locate = no_location
+    publisher = None
+    if trigger is not None:
+        publisher = Publisher(store, trigger.trigger_batch, config.feed.channel)
+    else:
+        log.warning("[pusher] app_id is not set: tenant-log events are stored and served but not published")
+    log.info("tenant log in %s (kept %d days), published to %s", path, store.retention_days,
+             config.feed.channel if publisher else "nowhere")
+    return TenantLog(store, token, publisher, locate=locate)

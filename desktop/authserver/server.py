@@ -1,10 +1,11 @@
-"""``login-feed authserver``: build the application from the configuration and serve it with uvicorn.
+"""``login-feed server`` (alias ``authserver``): build the application from the configuration and serve it with uvicorn.
 
 Start-up fails early and clearly (exit 2) when something it cannot run without is missing: the Pusher key, the
 app secret (keyring or ``LOGIN_FEED_PUSHER_SECRET``), ``[auth0]`` issuer and audience; a master key that is set
 but malformed is an error too. The issuer's discovery document is read once at start to find ``jwks_uri`` and
 ``userinfo_endpoint`` (exit 1 when the issuer cannot be reached). SIGINT and SIGTERM stop the server
-gracefully (uvicorn drains open requests) and exit 0.
+gracefully (uvicorn drains open requests) and exit 0. The tenant log's store opens at start (exit 1 when it
+cannot), and its publisher first sends whatever an earlier run stored but did not publish.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -24,6 +26,7 @@ from starlette.applications import Starlette
 
 from desktop.auth.discovery import DiscoveryError, ProviderMetadata, discovery_url, parse_discovery
 from desktop.authserver.app import create_app
+from desktop.authserver.logstream import TenantLog, build_tenant_log
 from desktop.authserver.profiles import UserInfoClient
 from desktop.authserver.pusher_api import PusherTrigger
 from desktop.authserver.tokens import AccessTokenVerifier
@@ -31,6 +34,7 @@ from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
+from desktop.tenantlog.store import StoreError
 from desktop.util.http import HttpClient, HttpError, shown_url
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "AuthServerSetupError", "Runtime", "build_runtime", "load_secrets", "serve"]
@@ -102,15 +106,20 @@ class Runtime:
     metadata: ProviderMetadata
     trigger: PusherTrigger | None
     sessions: list[HttpClient | UserInfoClient | requests.Session] = field(default_factory=list)
+    tenant_log: TenantLog | None = None
 
     def close(self) -> None:
+        if self.tenant_log is not None:
+            self.tenant_log.close()
         for session in self.sessions:
             session.close()
 
 
 def build_runtime(config: Config, secret: str, master_key: bytes | None,
-                  clock: Callable[[], float] = time.time) -> Runtime:
-    """Discovery, the token verifier, /userinfo, the Pusher trigger and the application."""
+                  clock: Callable[[], float] = time.time, *, tenant_log: bool = False, data_dir: Path | None = None,
+                  env: Mapping[str, str] | None = None) -> Runtime:
+    """Discovery, the token verifier, /userinfo, the Pusher trigger and the application; with ``tenant_log``
+    also the tenant log (store in ``data_dir``, not yet publishing: call ``runtime.tenant_log.start()``)."""
     issuer = config.auth0.issuer_url
     if not issuer:
         raise AuthServerSetupError("the authorization server needs [auth0] domain (or issuer) to verify access tokens")
@@ -123,6 +132,7 @@ def build_runtime(config: Config, secret: str, master_key: bytes | None,
     discovery_http = HttpClient("the sign-in service", timeout=HTTP_TIMEOUT, max_bytes=_MAX_DOCUMENT_BYTES)
     trigger_session = requests.Session()
     sessions: list[HttpClient | UserInfoClient | requests.Session] = [discovery_http, trigger_session]
+    kept: TenantLog | None = None
     try:
         metadata = discover(issuer, discovery_http)
         verifier = AccessTokenVerifier(
@@ -135,12 +145,19 @@ def build_runtime(config: Config, secret: str, master_key: bytes | None,
             log.warning("[pusher] app_id is not set: POST /message will answer 503")
         userinfo = UserInfoClient(metadata.userinfo_endpoint)
         sessions.append(userinfo)
-        app = create_app(config, secret, master_key, verifier, trigger, userinfo=userinfo)
+        if tenant_log:
+            try:
+                kept = build_tenant_log(config, data_dir, trigger, env)
+            except StoreError as exc:
+                raise AuthServerSetupError(str(exc), exit_code=1) from None
+        app = create_app(config, secret, master_key, verifier, trigger, userinfo=userinfo, tenant_log=kept)
     except BaseException:
+        if kept is not None:
+            kept.close()
         for session in sessions:
             session.close()
         raise
-    return Runtime(app, verifier, metadata, trigger, sessions)
+    return Runtime(app, verifier, metadata, trigger, sessions, kept)
 
 
 class _Terminated(Exception):
@@ -165,7 +182,8 @@ def _sigterm_exits_cleanly() -> Iterator[None]:
 
 
 def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          env: Mapping[str, str] | None = None, *, forwarded_allow_ips: str | None = None) -> int:
+          env: Mapping[str, str] | None = None, *, forwarded_allow_ips: str | None = None,
+          data_dir: Path | None = None) -> int:
     """Run the server until SIGINT/SIGTERM; the exit code. Raises :class:`AuthServerSetupError` on bad set-up.
 
     ``forwarded_allow_ips``: behind a reverse proxy, the proxies whose ``X-Forwarded-For``/``-Proto`` are believed
@@ -173,12 +191,13 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     """
     from desktop.authserver.listener import build_server  # noqa: PLC0415 - only this command needs uvicorn
 
-    for name in ("desktop.authserver", "uvicorn.error"):  # the access log and start/stop lines, even without -v
+    # the access log, start/stop lines and the tenant log's counts, even without -v
+    for name in ("desktop.authserver", "desktop.tenantlog", "uvicorn.error"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
     secret, master_key = load_secrets(config, env)
-    runtime = build_runtime(config, secret, master_key)
+    runtime = build_runtime(config, secret, master_key, tenant_log=True, data_dir=data_dir, env=env)
     log.info("verifying access tokens from %s for audience %s (permission %s); encrypted channels %s",
              runtime.metadata.issuer, config.auth0.audience, config.authserver.permission,
              "on" if master_key is not None else "off (no master key)")
@@ -186,6 +205,8 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                           timeout_graceful_shutdown=10, proxy_headers=forwarded_allow_ips is not None,
                           forwarded_allow_ips=forwarded_allow_ips)
     try:
+        if runtime.tenant_log is not None:
+            runtime.tenant_log.start()  # first publishes what an earlier run left unpublished
         with _sigterm_exits_cleanly():
             server.run()
     except KeyboardInterrupt:
