@@ -19,7 +19,8 @@ from desktop.signing.names import MAX_CHANNEL_NAME_LENGTH, validate_channel_name
 PUSHER_SECRET_ENV = "LOGIN_FEED_PUSHER_SECRET"  # noqa: S105 (a variable name)
 MASTER_KEY_ENV = "LOGIN_FEED_ENCRYPTION_MASTER_KEY"
 LOG_STREAM_TOKEN_ENV = "LOGIN_FEED_LOG_STREAM_TOKEN"  # noqa: S105 (a variable name)
-SECRET_ENV_VARS = frozenset({PUSHER_SECRET_ENV, MASTER_KEY_ENV, LOG_STREAM_TOKEN_ENV})
+AUTH0_CLIENT_SECRET_ENV = "LOGIN_FEED_AUTH0_CLIENT_SECRET"  # noqa: S105 (the [auth0_management] app's secret)
+SECRET_ENV_VARS = frozenset({PUSHER_SECRET_ENV, MASTER_KEY_ENV, LOG_STREAM_TOKEN_ENV, AUTH0_CLIENT_SECRET_ENV})
 DEFAULT_SCOPE = "openid profile email offline_access"
 CHANNEL_MAX_LEN = MAX_CHANNEL_NAME_LENGTH
 # Names a human might give a secret; such keys are refused anywhere in the file.

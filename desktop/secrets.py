@@ -17,7 +17,7 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, KeyringLocked, NoKeyringError
 
 from desktop import APP_NAME
-from desktop.config_checks import LOG_STREAM_TOKEN_ENV, MASTER_KEY_ENV, PUSHER_SECRET_ENV
+from desktop.config_checks import AUTH0_CLIENT_SECRET_ENV, LOG_STREAM_TOKEN_ENV, MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.util.blocking import call_with_timeout
 
 __all__ = [
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SERVICE = APP_NAME
 MASTER_KEY_ACCOUNT = "encryption-master-key"
 LOG_STREAM_TOKEN_ACCOUNT = "log-stream-token"  # noqa: S105 (an account name)
+_MANAGEMENT_SECRET_PREFIX = "auth0-management-secret:"  # noqa: S105 (an account name, one per client id)
 # Backends are not consistent: some wrap D-Bus or file problems in KeyringError, others let them through.
 _KEYRING_ERRORS = (KeyringError, RuntimeError, OSError)  # TimeoutError (the deadline) is an OSError
 #: How long any keyring call may take before we give up and say so (shared with desktop.auth.store).
@@ -104,6 +105,16 @@ class SecretStore:
     def set_log_stream_token(self, value: str) -> None:
         self._set(LOG_STREAM_TOKEN_ACCOUNT, value, "the log stream token")
 
+    # ---- the [auth0_management] application's client secret (the server's catch-up) -----------------------
+
+    def auth0_management_secret(self, client_id: str) -> str | None:
+        """The Machine-to-Machine application's secret (one keyring entry per client id), or None when unset."""
+        return self._get(AUTH0_CLIENT_SECRET_ENV, _MANAGEMENT_SECRET_PREFIX + client_id,
+                         "the Auth0 Management API client secret")
+
+    def set_auth0_management_secret(self, client_id: str, secret: str) -> None:
+        self._set(_MANAGEMENT_SECRET_PREFIX + client_id, secret, "the Auth0 Management API client secret")
+
     # ---- plumbing -----------------------------------------------------------------------------------------
 
     def _keyring(self) -> KeyringBackend:
@@ -152,6 +163,8 @@ class SecretStore:
 def _env_for(account: str) -> str:
     if account == LOG_STREAM_TOKEN_ACCOUNT:
         return LOG_STREAM_TOKEN_ENV
+    if account.startswith(_MANAGEMENT_SECRET_PREFIX):
+        return AUTH0_CLIENT_SECRET_ENV
     return MASTER_KEY_ENV if account == MASTER_KEY_ACCOUNT else PUSHER_SECRET_ENV
 
 
