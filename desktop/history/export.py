@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop.feed.events import FeedEvent, to_json_dict
-from desktop.history.store import COLUMNS, HistoryError, HistoryStore, encode_data, history_path, parse_since
+from desktop.history.rows import COLUMNS, encode_data
+from desktop.history.store import HistoryError, HistoryStore, history_path, parse_since
 
 try:
     import orjson

@@ -20,11 +20,8 @@ fsync per commit for that case, which a feed viewer does not need and a 20,000 e
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import math
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -34,11 +31,7 @@ from typing import Any
 
 from desktop import APP_NAME
 from desktop.feed.events import FeedEvent, format_utc
-
-try:  # a hard dependency, but the store only needs it for speed
-    import orjson
-except ImportError:  # pragma: no cover - exercised only without orjson
-    orjson = None  # type: ignore[assignment]
+from desktop.history.rows import SELECT, from_row, insert_rows, to_row
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +42,6 @@ PRUNE_CHUNK_ROWS = 10_000
 """Rows deleted per transaction by :meth:`HistoryStore.prune`, so a large prune never blocks writes for long."""
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the -wal file back to this after a checkpoint
 _FETCH_ROWS = 1000
-
-# The table's columns in FeedEvent field order (plus the key); `data` holds the payload as JSON text.
-COLUMNS = (
-    "event", "channel", "type", "user_id", "email", "name", "nickname", "picture", "connection", "client_name",
-    "country", "city", "ip", "logins_count", "at", "received_at", "data", "reason",
-)
-_TEXT_COLUMNS = frozenset(COLUMNS) - {"logins_count", "data"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -80,15 +66,7 @@ CREATE TABLE IF NOT EXISTS events (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS events_received_at ON events(received_at);
-CREATE INDEX IF NOT EXISTS events_type ON events(type);
 """
-
-# Built from the constant column names above, never from input.
-_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608
-_SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"  # noqa: S608
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_LONG_DIGITS = re.compile("[0-9]{20}")
-
 
 class HistoryError(Exception):
     """The history file cannot be used (written by a newer version, not a database, unreadable).
@@ -118,78 +96,6 @@ def ensure_data_dir(data_dir: Path) -> Path:
     """Create the data directory (owner-only, 0700) if it does not exist yet; an existing one is left as is."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return data_dir
-
-
-# ---- encoding ---------------------------------------------------------------------------------------------
-
-
-def encode_data(data: object) -> str:
-    """The payload as JSON text; never raises.
-
-    orjson is fast and exact for what arrives from the network. What it refuses (lone surrogates, integers
-    beyond 64 bits, non-string keys, nesting deeper than 255) goes through the standard library with
-    ``ensure_ascii=True``, which escapes surrogates as ``\\udxxx`` so they round-trip; anything that still
-    cannot be encoded (a circular structure, a hostile object) is stored as a short description.
-    """
-    if orjson is not None:
-        try:
-            return orjson.dumps(data, default=str).decode("utf-8")
-        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-            pass
-    try:
-        return json.dumps(data, ensure_ascii=True, default=str)
-    except Exception:  # circular, too deep, or a __str__ that raises (via default=str)
-        return json.dumps(f"<payload that cannot be stored: {type(data).__name__}>")
-
-
-def decode_data(text: str | None) -> object:
-    """The payload back from its JSON text; a value that does not parse (hand-edited file) stays text."""
-    if text is None:
-        return None
-    # orjson reads integers beyond 64 bits as floats (silently inexact), and refuses NaN and escaped lone
-    # surrogates; the standard library reads all of them exactly, so it takes any text with a long digit run.
-    if orjson is not None and not _LONG_DIGITS.search(text):
-        try:
-            return orjson.loads(text)
-        except ValueError:
-            pass
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
-
-
-def _clean_text(value: object) -> str | None:
-    """A text column: SQLite needs valid UTF-8, so a lone surrogate (never from normalise()) becomes U+FFFD."""
-    if not isinstance(value, str):  # FeedEvent's text fields are str or None
-        return None
-    return value if value.isascii() else _SURROGATES.sub("\ufffd", value)
-
-
-def _clean_count(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
-        return int(value)
-    return None
-
-
-def _to_row(ev: FeedEvent) -> tuple[Any, ...]:
-    """One row for ``INSERT`` in :data:`COLUMNS` order; never raises, so one odd event cannot poison a batch."""
-    text = _clean_text
-    return (
-        text(ev.event) or "", text(ev.channel) or "", text(ev.type) or "",  # NOT NULL columns
-        text(ev.user_id), text(ev.email), text(ev.name), text(ev.nickname), text(ev.picture),
-        text(ev.connection), text(ev.client_name), text(ev.country), text(ev.city), text(ev.ip),
-        _clean_count(ev.logins_count), text(ev.at), text(ev.received_at) or "", encode_data(ev.data),
-        text(ev.reason),
-    )
-
-
-def _from_row(row: Sequence[Any]) -> FeedEvent:
-    values = dict(zip(COLUMNS, row, strict=True))
-    values["data"] = decode_data(values["data"])
-    return FeedEvent(**values)
 
 
 # ---- since ------------------------------------------------------------------------------------------------
@@ -264,6 +170,9 @@ class HistoryStore:
         # Safe against a killed process (see the module docstring); only an OS crash can lose the last commits.
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_type'").fetchone():
+            # Made by the first versions; no query uses it, and it cost about a tenth of every insert.
+            db.execute("DROP INDEX events_type")
         if version < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -282,11 +191,11 @@ class HistoryStore:
         """Append ``events`` in one transaction (all or nothing); return how many were written."""
         if not events:
             return 0
-        rows = [_to_row(ev) for ev in events]
+        rows = [to_row(ev) for ev in events]
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(_INSERT, rows)
+            insert_rows(db, rows)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -345,8 +254,8 @@ class HistoryStore:
         """The ``limit`` newest events, **newest first** (the order the feed shows them in)."""
         if limit <= 0:
             return []
-        rows = self._db.execute(f"{_SELECT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [_from_row(row) for row in rows]
+        rows = self._db.execute(f"{SELECT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [from_row(row) for row in rows]
 
     def iter_since(self, since_iso: str | None = None) -> Iterator[FeedEvent]:
         """Every event received at or after ``since_iso`` (any form :func:`parse_since` reads; ``None``:
@@ -355,14 +264,14 @@ class HistoryStore:
         Consume it on the store's thread and before :meth:`close`.
         """
         if since_iso is None:
-            cursor = self._db.execute(f"{_SELECT} ORDER BY id")
+            cursor = self._db.execute(f"{SELECT} ORDER BY id")
         else:
             cursor = self._db.execute(
-                f"{_SELECT} WHERE received_at >= ? ORDER BY id", (parse_since(since_iso),))
+                f"{SELECT} WHERE received_at >= ? ORDER BY id", (parse_since(since_iso),))
         try:
             while rows := cursor.fetchmany(_FETCH_ROWS):
                 for row in rows:
-                    yield _from_row(row)
+                    yield from_row(row)
         finally:
             with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
                 cursor.close()

@@ -1,7 +1,13 @@
-"""History survives ``kill -9``, and a burst of tens of thousands of events per second all lands.
+"""History survives ``kill -9``: everything the writer had committed is there, and a burst of tens of thousands
+of events per second all lands.
 
-The kill tests run a real process that writes through :class:`HistoryWriter` and never closes it or
-flushes; the burst tests report their figures on stdout (``pytest -s``) rather than asserting timings.
+The promise (``desktop/history/writer.py``): an event is safe from ``kill -9`` once its transaction has committed
+(WAL, ``synchronous=NORMAL``); the writer commits whatever is queued as soon as the previous commit is done, so a
+kill loses at most what was still queued. How long the queue gets depends on how much CPU the machine gives the
+process, so these tests never assert a wall-clock bound: the child reports what its writer has *acknowledged as
+committed* (``WriterStats.written``), and everything acknowledged before the kill must be there. The figures
+(submitted, acknowledged, stored, queued at the kill) are printed (``pytest -s``); the writer's rate is measured
+by ``bench/history_writer.py``.
 """
 
 from __future__ import annotations
@@ -29,19 +35,29 @@ CHILD = textwrap.dedent("""
 
     data_dir, total, rate = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     writer = HistoryWriter.for_path(history_path(data_dir))
-    batch, start, sent = 100, time.monotonic(), 0
-    while total == 0 or sent < total:
+    batch, start, sent, acknowledged = 100, time.monotonic(), 0, 0
+
+    def report():
+        global acknowledged
+        written = writer.stats.written  # counted only after the COMMIT returned
+        if written != acknowledged:
+            acknowledged = written
+            print("committed", written, flush=True)
+
+    while sent < total:
         writer.submit([normalise("user-loggedIn", "private-login-feed",
                                  {"v": 1, "type": "login", "user_id": f"u{i}", "name": "Zoë <b>"}, time.time())
                        for i in range(sent, sent + batch)])
         sent += batch
-        if sent % 1000 == 0:
-            print("submitted", sent, flush=True)
+        print("submitted", sent, flush=True)
+        report()
         delay = start + sent / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
     print("done", sent, flush=True)
-    time.sleep(600)  # never closes, never flushes: only the kill ends it
+    while True:  # never closes, never flushes: only the kill ends it
+        report()
+        time.sleep(0.01)
 """)
 
 
@@ -65,17 +81,22 @@ class Child:
         for line in self.process.stdout:
             self.lines.append(line.strip())
 
-    def wait_for(self, prefix: str, timeout: float = 60) -> str:
-        wait_until(lambda: any(line.startswith(prefix) for line in self.lines) or self.process.poll() is not None,
-                   timeout, message=f"{prefix!r} from the child")
-        found = [line for line in self.lines if line.startswith(prefix)]
-        assert found, f"the child ended: {self.process.poll()}, stderr: {self.stderr()}"
-        return found[-1]
+    def last(self, prefix: str) -> int:
+        """The number on the last ``prefix N`` line so far (0 if none)."""
+        found = [line for line in list(self.lines) if line.startswith(prefix + " ")]
+        return int(found[-1].split()[1]) if found else 0
+
+    def wait_until_committed(self, count: int, timeout: float = 120) -> None:
+        """Until the child says its writer committed ``count`` events (a generous deadline: a starved machine
+        is slow, not wrong)."""
+        wait_until(lambda: self.last("committed") >= count or self.process.poll() is not None, timeout,
+                   message=lambda: f"{count} committed; the child said {self.lines[-3:]}")
+        assert self.process.poll() is None, f"the child ended: {self.process.poll()}, stderr: {self.stderr()}"
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         assert self.process.wait(10) == -signal.SIGKILL
-        self.reader.join(5)
+        self.reader.join(5)  # every line the child printed before it died
 
     def stderr(self) -> str:
         return self.process.stderr.read() if self.process.stderr and self.process.poll() is not None else ""
@@ -95,12 +116,11 @@ def stored_ids(data_dir: Path) -> list[str | None]:
         return [ev.user_id for ev in store.iter_since(None)]
 
 
-def test_an_event_submitted_a_second_before_kill_9_is_still_there(tmp_path: Path) -> None:
+def test_everything_committed_survives_kill_9_without_a_flush_or_close(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     child = Child(tmp_path, data_dir, total=5000, rate=10_000)
     try:
-        child.wait_for("done")
-        time.sleep(1.0)  # the last submit was a second ago; nothing was flushed or closed
+        child.wait_until_committed(5000)
         assert history_path(data_dir).with_name("history.sqlite3-wal").exists()  # recovery will need the WAL
         child.kill()
     finally:
@@ -108,19 +128,19 @@ def test_an_event_submitted_a_second_before_kill_9_is_still_there(tmp_path: Path
     assert stored_ids(data_dir) == [f"u{i}" for i in range(5000)]
 
 
-def test_kill_9_in_the_middle_of_a_burst_loses_nothing_older_than_a_second(tmp_path: Path) -> None:
+def test_kill_9_in_the_middle_of_a_burst_loses_nothing_the_writer_had_committed(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    child = Child(tmp_path, data_dir, total=0, rate=20_000)  # 20,000 events/s until killed
+    child = Child(tmp_path, data_dir, total=100_000, rate=20_000)  # a bounded burst, paced at 20,000 events/s
     try:
-        child.wait_for("submitted 40000")
-        submitted = int(child.wait_for("submitted").split()[1])
-        time.sleep(1.0)
+        child.wait_until_committed(20_000)  # well into the burst: then kill at once
         child.kill()
     finally:
         child.close()
+    submitted, acknowledged = child.last("submitted"), child.last("committed")
     ids = stored_ids(data_dir)
-    print(f"\nkill -9 during a 20,000/s burst: {submitted} submitted a second before the kill, {len(ids)} stored")
-    assert len(ids) >= submitted
+    print(f"\nkill -9 during a 20,000/s burst: {submitted:,} submitted, {acknowledged:,} acknowledged as "
+          f"committed, {len(ids):,} stored; lost: {max(submitted - len(ids), 0):,} that were still queued")
+    assert len(ids) >= acknowledged >= 20_000
     assert ids == [f"u{i}" for i in range(len(ids))]  # whole batches, in order, no gaps, nothing twice
 
 

@@ -14,12 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop.feed.events import FeedEvent, format_utc, normalise
+from desktop.history.rows import decode_data, encode_data
 from desktop.history.store import (
     SCHEMA_VERSION,
     HistoryError,
     HistoryStore,
-    decode_data,
-    encode_data,
     history_path,
     open_store,
     parse_since,
@@ -215,7 +214,7 @@ def test_database_settings_schema_and_permissions(tmp_path: Path) -> None:
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = {row[1] for row in db.execute("PRAGMA index_list(events)")}
-        assert {"events_received_at", "events_type"} <= indexes
+        assert indexes == {"events_received_at"}  # the only one a query uses (export --since, pruning)
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
         assert columns[:4] == ["id", "received_at", "at", "type"]
         assert {"data", "reason", "logins_count"} <= set(columns)
@@ -225,6 +224,16 @@ def test_database_settings_schema_and_permissions(tmp_path: Path) -> None:
     with HistoryStore(path) as again:  # reopening keeps the data and the schema
         assert again.count() == 1
     store.close()  # idempotent
+
+
+def test_the_unused_type_index_of_older_files_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.add_many([login(1)])
+        store._db.execute("CREATE INDEX events_type ON events(type)")  # as the first versions made it
+    with HistoryStore(path) as again:
+        assert {row[1] for row in again._db.execute("PRAGMA index_list(events)")} == {"events_received_at"}
+        assert again.count() == 1
 
 
 def test_a_history_from_a_newer_version_is_refused(tmp_path: Path) -> None:
