@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Deadline", "deadline", "watch_socket"]
+__all__ = ["Deadline", "current", "deadline", "watch_socket"]
 
 
 class Deadline:
@@ -116,6 +116,11 @@ def deadline(seconds: float) -> Iterator[Deadline]:
     finally:
         _WATCHDOG.close(window)
         _current.window = outer
+
+
+def current() -> Deadline | None:
+    """The calling thread's open window, if any."""
+    return getattr(_current, "window", None)
 
 
 def watch_socket(sock: socket.socket) -> None:

@@ -23,12 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from desktop.auth.common import clean_text
-from desktop.util.deadline import deadline, watch_socket
+from desktop.util.deadline import deadline
+from desktop.util.http_pool import DeadlineAdapter
 
 __all__ = ["ERROR_BODY_BYTES", "Answer", "HttpClient", "HttpError", "error_detail", "shown_url"]
 
@@ -118,7 +116,7 @@ class HttpClient:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.session = session if session is not None else requests.Session()
-        adapter = _DeadlineAdapter(max_retries=0)
+        adapter = DeadlineAdapter(max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if self.session.verify is False:  # TLS verification is never off
@@ -232,52 +230,3 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         yield current
         linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
         todo.extend(item for item in linked if isinstance(item, BaseException))
-
-
-# -- the sockets under the deadline ---------------------------------------------------------------------------
-
-class _Watched:
-    """Every socket a connection opens or reuses is put under the calling thread's deadline."""
-
-    def _new_conn(self) -> Any:
-        sock = super()._new_conn()  # type: ignore[misc]
-        watch_socket(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        sock = getattr(self, "sock", None)
-        if sock is not None:  # a keep-alive connection from the pool, or a socket that TLS has just wrapped
-            watch_socket(sock)
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-class _WatchedConnection(_Watched, HTTPConnection):
-    pass
-
-
-class _WatchedTLSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedTLSConnection
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """``requests``' adapter with the watched connections, for direct and proxied requests alike."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOLS
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = _POOLS
-        return manager

@@ -1,11 +1,12 @@
 """A raw-socket HTTP server on 127.0.0.1 that misbehaves on demand: what no real server does when asked.
 
-Each connection's request is read and recorded, then answered by the current :class:`Play` (one per
-connection, always closed after it): :class:`Reply` a normal answer, :class:`Drip` a normal answer one slice
-at a time, :class:`Flood` an endless or huge body, :class:`Garbage` bytes that are not HTTP, :class:`Hang`
-nothing at all until the client gives up, :class:`Hangup` a close without a word. ``stub.play`` may also be a
-function of the request (to sign one channel and refuse another). :attr:`HttpStub.bytes_sent` counts what the
-server managed to send, so a test can assert that a client stopped reading early without timing anything.
+Each connection's request is read and recorded, then answered by the current :class:`Play`: :class:`Reply` a
+normal answer, :class:`Drip` a normal answer one slice at a time, :class:`Flood` an endless or huge body,
+:class:`Garbage` bytes that are not HTTP, :class:`Hang` nothing at all until the client gives up,
+:class:`Hangup` a close without a word. The connection is closed after the play, unless ``keep_alive`` and
+the play was a :class:`Reply`. ``stub.play`` may also be a function of the request (to sign one channel and
+refuse another). :attr:`HttpStub.bytes_sent` counts what the server managed to send, so a test can assert
+that a client stopped reading early without timing anything. ``tls=`` serves HTTPS (:func:`self_signed_tls`).
 
 Example::
 
@@ -59,6 +60,7 @@ class _Conn:
     def __init__(self, sock: socket.socket, stub: HttpStub) -> None:
         self.sock = sock
         self._stub = stub
+        self.keep_alive = stub.keep_alive
 
     def send(self, data: bytes) -> bool:
         try:
@@ -98,15 +100,15 @@ class Reply(Play):
     body: bytes | Mapping[str, Any] = b""
     headers: Mapping[str, str] = field(default_factory=dict)
 
-    def wire(self) -> bytes:
+    def wire(self, keep_alive: bool = False) -> bytes:
         body = json.dumps(self.body).encode() if isinstance(self.body, Mapping) else self.body
-        headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close",
-                   **self.headers}
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                   "Connection": "keep-alive" if keep_alive else "close", **self.headers}
         head = f"HTTP/1.1 {self.status} Stub\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         return head.encode("latin-1") + b"\r\n" + body
 
     def __call__(self, conn: _Conn) -> None:
-        conn.send(self.wire())
+        conn.send(self.wire(conn.keep_alive))
 
 
 @dataclass(frozen=True)
@@ -171,27 +173,38 @@ PlayFor = Play | Callable[[StubRequest], Play]
 class HttpStub:
     """``with HttpStub(play) as stub:`` serve on a free loopback port; change ``stub.play`` at any time."""
 
-    def __init__(self, play: PlayFor = Reply(200, {"ok": True}), *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, play: PlayFor = Reply(200, {"ok": True}), *, tls: ssl.SSLContext | None = None,
+                 keep_alive: bool = False) -> None:
         self.play = play
+        #: A :class:`Reply` keeps the connection open for the next request (any other play still ends it).
+        self.keep_alive = keep_alive
         self._tls = tls
         self._lock = threading.Lock()
         self._requests: list[StubRequest] = []
         self._sent = 0
         self._open = 0
+        self._accepted = 0
         self._stopping = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(_POLL)
+        self.port: int = self._listener.getsockname()[1]
         self._threads: list[threading.Thread] = []
         self._acceptor = threading.Thread(target=self._accept, name="test-http-stub", daemon=True)
 
     def url(self, path: str = "/") -> str:
         scheme = "https" if self._tls is not None else "http"
-        return f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}{path}"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     @property
     def requests(self) -> list[StubRequest]:
         with self._lock:
             return list(self._requests)
+
+    @property
+    def connections(self) -> int:
+        """How many connections were accepted so far."""
+        with self._lock:
+            return self._accepted
 
     @property
     def bytes_sent(self) -> int:
@@ -236,6 +249,7 @@ class HttpStub:
                 return
             with self._lock:
                 self._open += 1
+                self._accepted += 1
             thread = threading.Thread(target=self._serve, args=(sock,), name="test-http-stub-conn", daemon=True)
             self._threads.append(thread)
             thread.start()
@@ -250,16 +264,20 @@ class HttpStub:
                     sock.close()
                     return
             with sock:
-                request = _read_request(sock)
-                if request is None:
-                    return
-                with self._lock:
-                    self._requests.append(request)
-                play = self.play
-                if not isinstance(play, Play):
-                    play = play(request)
-                sock.settimeout(None)
-                play(_Conn(sock, self))
+                while True:
+                    sock.settimeout(5)
+                    request = _read_request(sock)
+                    if request is None:
+                        return
+                    with self._lock:
+                        self._requests.append(request)
+                    play = self.play
+                    if not isinstance(play, Play):
+                        play = play(request)
+                    sock.settimeout(None)
+                    play(_Conn(sock, self))
+                    if not (self.keep_alive and isinstance(play, Reply)):
+                        break
                 # A lingering close: let the client read what was sent before the connection goes.
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_WR)

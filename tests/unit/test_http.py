@@ -61,7 +61,8 @@ def test_a_normal_answer(client: HttpClient) -> None:
 
 
 @pytest.mark.parametrize(("size", "interval"), [(1, 0.05), (64, 0.05)], ids=["headers-dripped", "body-dripped"])
-def test_a_dripped_answer_hits_the_total_deadline(client: HttpClient, size: int, interval: float) -> None:
+def test_a_dripped_answer_hits_the_total_deadline(client: HttpClient, size: int, interval: float,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     """Every gap is far below the 1 s timeout; the whole answer would take > 6 s. Before: it was accepted."""
     reply = Reply(200, b'{"auth": "' + b"a" * 8000 + b'"}')
     with HttpStub(Drip(reply, interval=interval, size=size)) as stub:
@@ -75,6 +76,21 @@ def test_a_dripped_answer_hits_the_total_deadline(client: HttpClient, size: int,
     assert str(raised.value) == "the test server did not answer within 1 s"
     assert raised.value.status is None
     assert stub.bytes_sent < len(reply.wire())
+    assert "/slow" not in caplog.text  # urllib3's warning about headers cut short (with the URL) is not logged
+
+
+def test_a_pooled_connection_is_under_the_next_requests_deadline(client: HttpClient) -> None:
+    """A keep-alive connection reused from the pool is watched by the request that reuses it."""
+    first, slow = Reply(200, {"n": 1}), Reply(200, {"n": "x" * 4000})
+    with HttpStub(first, keep_alive=True) as stub:
+        assert client.get(stub.url()).json() == {"n": 1}
+        stub.play = Drip(slow, interval=0.05, size=16)
+        with pytest.raises(HttpError, match=r"^the test server did not answer within 1 s$"):
+            client.get(stub.url())
+        client.close()
+        stub.wait_idle()
+    assert (len(stub.requests), stub.connections) == (2, 1)
+    assert stub.bytes_sent < len(first.wire(keep_alive=True)) + len(slow.wire())  # cut, not read to the end
 
 
 def test_no_answer_at_all_hits_the_deadline(client: HttpClient) -> None:
