@@ -94,6 +94,9 @@ class TenantLog:
         if self.publisher is not None:
             self.publisher.stop()
         self.store.close()
+        close_locator = getattr(self.locate, "close", None)
+        if callable(close_locator):
+            close_locator()
 
     # ---- the log stream ------------------------------------------------------------------------------------
 
