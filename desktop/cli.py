@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--concurrency", type=int, metavar="K", help="requests in flight (default 4)")
     simulate.add_argument("--signup-ratio", type=float, metavar="P", help="share of signups (default 0.1)")
     simulate.add_argument("--seed", metavar="S", help="repeat the same sequence of sample people")
+    simulate.add_argument("--source", choices=("pusher", "log-stream"), default="pusher",
+                          help="pusher: v1 events through the Pusher HTTP API (default); log-stream: Auth0 "
+                               "tenant-log deliveries POSTed to a login-feed server")
+    simulate.add_argument("--url", help="with --source log-stream: the server's /auth0/log-stream URL")
+    simulate.add_argument("--scenario", choices=("normal", "credential-stuffing"), default="normal",
+                          help="with --source log-stream: the traffic to imitate (default normal)")
     return parser
 
 
@@ -83,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("server", "authserver"):
             return _authserver(args, config)
         if args.command == "simulate":
+            if args.source == "log-stream":
+                from desktop import simulate_logstream  # noqa: PLC0415 - keep `--help` fast
+
+                return simulate_logstream.main(config, args)
             from desktop import simulate  # noqa: PLC0415 - keep `--help` fast
 
             return simulate.main(config, args)
