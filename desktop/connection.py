@@ -168,7 +168,7 @@ def restore_problem(exc: BaseException) -> tuple[str, bool]:
     again. Refused (expired, revoked) or unusable answers ask for a new sign-in.
     """
     if isinstance(exc, RefreshError) and exc.kind == "retry":
-        return (f"Cannot reach the sign-in service ({exc}). You are still signed in on this computer: "
+        return (f"Cannot reach the sign-in service ({exc}). Your sign-in is kept on this computer: "
                 "Reconnect when the network is back.", False)
     if isinstance(exc, RefreshError) and exc.kind == "reauth":
         return str(exc), True

@@ -182,7 +182,7 @@ def test_an_offline_restore_says_so_and_keeps_the_stored_sign_in(qtbot, tmp_path
     app = make_app(with_auth0(soketi_config(soketi, tmp_path), issuer, "desktop-client"), tmp_path / "data")
     qtbot.waitUntil(lambda: app.status.state_label.text().startswith("Cannot reach the sign-in service"),
                     timeout=WAIT_MS)
-    assert "You are still signed in on this computer" in app.status.state_label.text()
+    assert "Your sign-in is kept on this computer" in app.status.state_label.text()
     assert "Cannot reach the sign-in service" in problem_shown(app)
     assert sign_in_dialogs() == []  # not "please sign in again"
     assert memory_keyring.get_password(APP_NAME, store.account) == STORED_TOKEN

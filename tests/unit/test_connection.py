@@ -29,7 +29,7 @@ def test_offline_is_not_sign_in_again() -> None:
                                              "retry"))
     assert not ask
     assert text.startswith("Cannot reach the sign-in service (could not renew the sign-in: could not reach x")
-    assert "You are still signed in on this computer" in text
+    assert "Your sign-in is kept on this computer" in text
 
 
 def test_a_refused_refresh_token_asks_for_a_new_sign_in() -> None:
