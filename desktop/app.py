@@ -30,11 +30,11 @@ from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.connection import Connection, Live, restore_problem
 from desktop.engine import build_client, local_identity
-from desktop.history import HistoryWriter, history_path
+from desktop.history import HistoryNotice, HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
 from desktop.secrets import SecretStore
 from desktop.signing.names import ChannelKind, channel_kind
-from desktop.ui.background import run_in_background
+from desktop.ui.background import gui_caller, run_in_background
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.status import ConnectionStatus
@@ -54,8 +54,10 @@ class LoginFeedApp:
         self.data_dir = data_dir
         self.prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
         self.secrets = SecretStore(os.environ)
+        post = gui_caller()  # the history's notices come from its writer thread
         self.history = HistoryWriter.for_path(history_path(data_dir),
-                                              keep_days=int(self.prefs.value("history/retention_days", 30)))
+                                              keep_days=int(self.prefs.value("history/retention_days", 30)),
+                                              on_notice=lambda notice: post(self._history_notice, notice))
         self.feed = FeedPanel()
         self.chat = ChatPanel(config.chat)
         self.status = ConnectionStatus()
@@ -112,6 +114,10 @@ class LoginFeedApp:
     def _history_failed(self, exc: BaseException) -> None:
         self.window.statusBar().showMessage(f"Could not read the history: {exc}", 10_000)
         self.apply_config(self.config)
+
+    def _history_notice(self, notice: HistoryNotice) -> None:
+        """The history failing (disk full), working again, or replaced (an unreadable file moved aside)."""
+        self.window.statusBar().showMessage(notice.message, 0 if notice.lasting else 30_000)
 
     # -- connection -------------------------------------------------------------------------------------
     def apply_config(self, config: Config) -> None:

@@ -1,8 +1,10 @@
 """History: every received feed event in SQLite in the data directory, restored at start, exportable.
 
 - :mod:`.store`: :class:`HistoryStore`, one SQLite connection (no Qt, no threads).
+- :mod:`.rows`: events to rows and back; the multi-row ``INSERT``.
 - :mod:`.writer`: :class:`HistoryWriter`, a thread that owns the store and commits submitted events in
-  batches, so neither the GUI nor the engine ever waits on the disk; retention pruning.
+  batches, so neither the GUI nor the engine ever waits on the disk; retention pruning; a
+  :class:`HistoryNotice` to its ``on_notice`` listener when the history fails, recovers or was replaced.
 - :mod:`.export`: ``login-feed export``.
 """
 
@@ -16,12 +18,13 @@ from desktop.history.store import (
     open_store,
     parse_since,
 )
-from desktop.history.writer import DEFAULT_KEEP_DAYS, HistoryWriter, WriterStats
+from desktop.history.writer import DEFAULT_KEEP_DAYS, HistoryNotice, HistoryWriter, WriterStats
 
 __all__ = [
     "DEFAULT_KEEP_DAYS",
     "HISTORY_FILE_NAME",
     "HistoryError",
+    "HistoryNotice",
     "HistoryStore",
     "HistoryWriter",
     "WriterStats",

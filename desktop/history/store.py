@@ -140,6 +140,8 @@ class HistoryStore:
 
     def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
         self.path = Path(path)
+        self.moved_aside: tuple[Path, str] | None = None
+        """Set by :func:`open_store` when it had to move an unreadable file aside: (where to, why)."""
         if not self.path.exists():
             # An empty file is an empty database; creating it ourselves sets the mode, and SQLite gives
             # the -wal and -shm files the same permissions as the database.
@@ -151,8 +153,8 @@ class HistoryStore:
             self._setup()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            unreadable = getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
-            raise HistoryError(f"cannot use the history file {self.path}: {exc}", unreadable=unreadable) from exc
+            raise HistoryError(f"cannot use the history file {self.path}: {exc}",
+                               unreadable=is_unreadable(exc)) from exc
         except BaseException:
             self._db.close()
             raise
@@ -173,6 +175,8 @@ class HistoryStore:
         if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_type'").fetchone():
             # Made by the first versions; no query uses it, and it cost about a tenth of every insert.
             db.execute("DROP INDEX events_type")
+        if version >= 1:  # cheap probes of the rowid and index b-trees' newest pages (what restore reads)
+            db.execute("SELECT max(id), max(received_at) FROM events").fetchone()
         if version < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -295,8 +299,10 @@ class HistoryStore:
 def open_store(path: Path) -> HistoryStore:
     """Open (and create) the history at ``path``, creating its directory 0700.
 
-    A file that is not a database at all is moved aside (``history.sqlite3.unreadable-<time>``) and a new
-    one started, so the app keeps recording; a file from a newer version raises :class:`HistoryError`.
+    A file SQLite cannot read (not a database, or corrupt where opening looks) is moved aside
+    (``history.sqlite3.unreadable-<time>``, see :func:`move_aside`) and a new one started, so the app keeps
+    recording; the new store's :attr:`HistoryStore.moved_aside` says so, for the person to be told. A file
+    from a newer version raises :class:`HistoryError`.
     """
     ensure_data_dir(path.parent)
     try:
@@ -304,12 +310,26 @@ def open_store(path: Path) -> HistoryStore:
     except HistoryError as exc:
         if not exc.unreadable:
             raise
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = path.with_name(f"{path.name}.unreadable-{stamp}")
-        log.error("history: %s; moving it to %s and starting a new one", exc, aside.name)
-        for suffix in ("", "-wal", "-shm"):
-            source = path.with_name(path.name + suffix)
-            if source.exists():
-                source.replace(aside.with_name(aside.name + suffix))
-        return HistoryStore(path)
+        aside = move_aside(path)
+        log.error("history: %s; moved it to %s and started a new one", exc, aside.name)
+        store = HistoryStore(path)
+        store.moved_aside = (aside, str(exc.__cause__ or exc))
+        return store
 
+
+def move_aside(path: Path) -> Path:
+    """Rename the history at ``path`` (with its ``-wal`` and ``-shm``) to ``<name>.unreadable-<UTC time>``,
+    kept for whoever wants to look at it; returns the new path of the main file. Close it first."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.replace(aside.with_name(aside.name + suffix))
+    return aside
+
+
+def is_unreadable(exc: BaseException) -> bool:
+    """True for SQLite's "not a database" and "malformed" errors (not for busy, locked or full)."""
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or (
+        isinstance(exc, HistoryError) and exc.unreadable)

@@ -35,6 +35,12 @@ def _get_relay() -> _Relay:
     return _relay
 
 
+def gui_caller() -> Callable[[Callable[[Any], None], Any], None]:
+    """Call on the GUI thread; returns ``post(callback, value)``, which any thread may call to have
+    ``callback(value)`` run on the GUI thread (for listeners that other threads call, e.g. the history's)."""
+    return _get_relay().done.emit
+
+
 def run_in_background(fn: Callable[[], Any], on_done: Callable[[Any], None],
                       on_error: Callable[[BaseException], None] | None = None, *, name: str = "task") -> None:
     """Call ``fn()`` on a daemon thread; ``on_done(result)`` or ``on_error(exc)`` then run on the GUI thread."""

@@ -14,7 +14,7 @@ from support.waiting import wait_until
 
 from desktop.feed.events import FeedEvent, normalise
 from desktop.history.store import HistoryStore, history_path, open_store
-from desktop.history.writer import HistoryWriter
+from desktop.history.writer import HistoryNotice, HistoryWriter
 
 CHANNEL = "private-login-feed"
 T0 = 1_795_237_262.123
@@ -259,3 +259,72 @@ def test_a_large_prune_goes_in_chunks_and_finishes(
         counts.append(writer.call(lambda store: store.count()).result(10))
     assert counts[-1] == 1
     assert stored_ids(path) == ["u5000"]
+
+
+# -- notices: what the window tells the person ---------------------------------------------------------------
+def test_notices_say_when_writing_fails_is_given_up_and_works_again(path: Path, writers: Any) -> None:
+    notices: list[HistoryNotice] = []
+    flaky: list[FlakyStore] = []
+
+    def factory() -> FlakyStore:
+        flaky.append(FlakyStore(open_store(path), failures=4))
+        return flaky[-1]
+
+    writer = writers(factory, retry_delays=FAST_RETRIES, on_notice=notices.append)
+    writer.submit([login(i) for i in range(10)])
+    assert not writer.flush(10)
+    assert [n.kind for n in notices] == ["failing", "failing"]  # the first failure, then the give-up
+    assert "database or disk is full" in notices[0].message and notices[0].lasting
+    assert "10 events are shown but not stored" in notices[1].message
+    writer.submit([login(11)])  # probing now: one attempt per wait, with everything queued
+    assert writer.flush(10)
+    assert notices[-1].kind == "recovered" and not notices[-1].lasting
+    assert stored_ids(path) == ["u11"]
+
+
+def test_after_a_give_up_everything_queued_is_probed_at_once_so_the_queue_cannot_grow(
+        path: Path, writers: Any) -> None:
+    flaky: list[FlakyStore] = []
+
+    def factory() -> FlakyStore:
+        flaky.append(FlakyStore(open_store(path), failures=10**9))
+        return flaky[-1]
+
+    writer = writers(factory, retry_delays=FAST_RETRIES, max_batch=10)
+    writer.submit([login(0)])
+    assert not writer.flush(10)
+    attempts = flaky[0].attempts
+    for start in range(0, 1000, 10):
+        writer.submit([login(i) for i in range(start, start + 10)])
+    assert not writer.flush(10)
+    assert writer.stats.dropped == 1001 and writer.stats.pending == 0
+    assert flaky[0].attempts - attempts < 100  # not one attempt per max_batch: the backlog goes at once
+
+
+def test_a_listener_that_raises_does_not_stop_the_writer(path: Path, writers: Any) -> None:
+    def broken(notice: HistoryNotice) -> None:
+        raise RuntimeError("listener bug")
+
+    writer = writers(lambda: FlakyStore(open_store(path), failures=1), retry_delays=FAST_RETRIES,
+                     on_notice=broken)
+    writer.submit([login(1)])
+    assert writer.flush(10)
+    assert stored_ids(path) == ["u1"]
+
+
+def test_an_unreadable_file_at_open_is_moved_aside_and_the_listener_told(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all, " * 100)
+    notices: list[HistoryNotice] = []
+    writer = HistoryWriter.for_path(path, on_notice=notices.append)
+    try:
+        assert writer.recent(5).result(10) == []
+        writer.submit([login(1)])
+        assert writer.flush(10)
+    finally:
+        assert writer.close(10)
+    assert [n.kind for n in notices] == ["replaced"]
+    aside = [p.name for p in path.parent.iterdir() if ".unreadable-" in p.name]
+    assert len(aside) == 1 and aside[0] in notices[0].message
+    assert "not a database" in notices[0].message
+    assert stored_ids(path) == ["u1"]
