@@ -16,7 +16,7 @@ QT_DEBS := libglib2.0-0 libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 
 TEST_DEBS := dbus gnome-keyring
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test lint demo bench bundle clean
+.PHONY: all deps test lint demo bench bundle package clean
 
 all: test
 
@@ -70,6 +70,11 @@ bundle: $(DEBS_STAMP)
 	dist/login-feed/login-feed --version
 	QT_QPA_PLATFORM=offscreen PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring dist/login-feed/login-feed --self-test
 	du -sh dist/login-feed
+
+# The Debian package of that bundle, dist/login-feed_<version>_<arch>.deb (dpkg-deb only; see
+# resources/packaging/deb/build.sh). resources/packaging/deb/check-install.sh installs, runs and removes it.
+package: bundle
+	resources/packaging/deb/build.sh
 
 clean:
 	rm -rf $(VENV) node_modules build dist .pytest_cache .ruff_cache .hypothesis
