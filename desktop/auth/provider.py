@@ -43,12 +43,19 @@ class OidcProvider:
 
     # -- discovery and keys -----------------------------------------------------------------------------
     def metadata(self) -> ProviderMetadata:
+        """The discovery document, fetched once (the lock is never held across the network: two first
+        callers may both fetch, and the first answer stays)."""
+        with self._lock:
+            cached = self._metadata
+        if cached is not None:
+            return cached
+        status, body = self._request("GET", discovery_url(self.issuer))
+        if status != 200:
+            raise DiscoveryError(f"{self.issuer} answered {status} for its OpenID configuration")
+        found = parse_discovery(body, self.issuer)
         with self._lock:
             if self._metadata is None:
-                status, body = self._request("GET", discovery_url(self.issuer))
-                if status != 200:
-                    raise DiscoveryError(f"{self.issuer} answered {status} for its OpenID configuration")
-                self._metadata = parse_discovery(body, self.issuer)
+                self._metadata = found
             return self._metadata
 
     def jwks(self, *, refresh: bool = False) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from requests.structures import CaseInsensitiveDict
 
 from support.waiting import wait_until
 
@@ -46,7 +47,7 @@ _MAX_REQUEST_HEAD = 64 * 1024
 class StubRequest:
     method: str
     path: str
-    headers: Mapping[str, str]  # lower-case names
+    headers: Mapping[str, str]  # names as sent, looked up in any case
     body: bytes
 
     @property
@@ -298,7 +299,7 @@ def _read_request(sock: socket.socket) -> StubRequest | None:
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         method, path, _ = lines[0].split(" ", 2)
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        headers = CaseInsensitiveDict({k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])})
         length = int(headers.get("content-length", "0") or 0)
         while len(body) < length:
             chunk = sock.recv(min(65536, length - len(body)))
