@@ -45,6 +45,9 @@ log = logging.getLogger("desktop.app")
 class LoginFeedApp:
     """Owns the long-lived objects and rebuilds the connection when the settings change."""
 
+    #: While the sign-in service cannot be reached, the stored sign-in is tried again this often (ms).
+    restore_retry_ms = 30_000
+
     def __init__(self, qapp: QApplication, config: Config, data_dir: Path) -> None:
         from desktop.chat.panel import ChatPanel  # noqa: PLC0415 - heavy widgets, built once here
         from desktop.feed.panel import FeedPanel  # noqa: PLC0415
@@ -142,8 +145,13 @@ class LoginFeedApp:
             self.status.set_user(f"{name} (local signing)" if config.authorization.mode == "local" else None)
             self._connect()
             return
-        run_in_background(self.signin.restore, lambda session: self._restored(generation, session),
-                          lambda exc: self._restore_failed(generation, exc), name="restore-signin")
+        self._restore(generation)
+
+    def _restore(self, generation: int) -> None:
+        signin = self.signin
+        if signin is not None and self.connection.is_current(generation):
+            run_in_background(signin.restore, lambda session: self._restored(generation, session),
+                              lambda exc: self._restore_failed(generation, exc), name="restore-signin")
 
     def _restored(self, generation: int, session: Any) -> None:
         if not self.connection.is_current(generation):
@@ -156,10 +164,12 @@ class LoginFeedApp:
     def _restore_failed(self, generation: int, exc: BaseException) -> None:
         """Say why the stored sign-in did not work; ask for a new one only if offline is not the reason."""
         if self.connection.is_current(generation):
-            text, ask = restore_problem(exc)
+            text, ask = restore_problem(exc, self.restore_retry_ms / 1000)
             self.status.set_stopped(text)
             if ask:
                 self.sign_in()
+            else:  # offline: try again by itself (a newer generation, e.g. Reconnect, ends this one)
+                QTimer.singleShot(self.restore_retry_ms, self.window, lambda: self._restore(generation))
 
     def sign_in(self) -> None:
         from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415

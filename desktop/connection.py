@@ -160,16 +160,17 @@ def describe_refusal(data: Any) -> str:
     return text
 
 
-def restore_problem(exc: BaseException) -> tuple[str, bool]:
+def restore_problem(exc: BaseException, retry_in: float) -> tuple[str, bool]:
     """What to show when the stored sign-in could not be restored, and whether to ask for a new sign-in.
 
     Offline (the sign-in service did not answer) is not "sign in again": the refresh token stays in the
-    keyring (``SignInManager.restore`` forgets it only when the service refused it) and Reconnect tries
-    again. Refused (expired, revoked) or unusable answers ask for a new sign-in.
+    keyring (``SignInManager.restore`` forgets it only when the service refused it), and the window tries
+    again every ``retry_in`` seconds (or at once with Reconnect). Refused (expired, revoked) or unusable
+    answers ask for a new sign-in.
     """
     if isinstance(exc, RefreshError) and exc.kind == "retry":
-        return (f"Cannot reach the sign-in service ({exc}). Your sign-in is kept on this computer: "
-                "Reconnect when the network is back.", False)
+        return (f"Cannot reach the sign-in service ({exc}). Your sign-in is kept on this computer: trying "
+                f"again every {retry_in:g} s, or Reconnect.", False)
     if isinstance(exc, RefreshError) and exc.kind == "reauth":
         return str(exc), True
     return f"Could not restore the sign-in: {exc}", True

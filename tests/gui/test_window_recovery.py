@@ -6,6 +6,7 @@ stored sign-in, while a refused one asks for a new sign-in.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import socket
@@ -17,7 +18,8 @@ import keyring
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from support.signin_helpers import MemoryKeyring
+from support.oidc_provider import OidcProvider
+from support.signin_helpers import LoginRun, MemoryKeyring, closing_manager
 from support.soketi import APP_SECRET, Soketi
 from support.window_app import (
     FEED_CHANNEL,
@@ -166,8 +168,8 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
-def with_auth0(config: Config, issuer: str, client_id: str) -> Config:
-    return dataclasses.replace(config, auth0=Auth0Config(issuer=issuer, client_id=client_id))
+def with_auth0(config: Config, issuer: str, client_id: str, audience: str | None = None) -> Config:
+    return dataclasses.replace(config, auth0=Auth0Config(issuer=issuer, client_id=client_id, audience=audience))
 
 
 def sign_in_dialogs() -> list[SignInDialog]:
@@ -208,3 +210,109 @@ def test_a_refused_restore_asks_to_sign_in_again_and_forgets_the_token(qtbot, tm
     for dialog in sign_in_dialogs():
         dialog.reject()
     assert app.status.state_label.text() == "Not signed in: the feed stays disconnected"
+
+
+class Cable:
+    """The network between the window and the sign-in service: a loopback TCP forwarder on a port of its own.
+    Unplugged, nothing listens there (connections are refused, as offline); plugged in, it forwards."""
+
+    def __init__(self) -> None:
+        self.port = closed_port()
+        self.target: int | None = None
+        self._plugged = False
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def plug(self) -> None:
+        server = socket.create_server(("127.0.0.1", self.port))
+        server.settimeout(0.1)  # the accept loop looks at ``_plugged`` this often
+        self._plugged = True
+        self._start(self._accept, server)
+
+    def unplug(self) -> None:
+        self._plugged = False
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(10)
+        for sock in sockets:
+            sock.close()
+
+    def _start(self, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name="test-cable", daemon=True)  # type: ignore[arg-type]
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept(self, server: socket.socket) -> None:
+        with server:
+            while self._plugged:
+                try:
+                    conn, _ = server.accept()
+                except TimeoutError:
+                    continue
+                assert self.target is not None
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+                for sock in (conn, upstream):
+                    sock.settimeout(None)
+                with self._lock:
+                    self._sockets += [conn, upstream]
+                self._start(self._pump, conn, upstream)
+                self._start(self._pump, upstream, conn)
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+class ProviderBehind(OidcProvider):
+    """The test OpenID provider, reached (and naming itself as issuer) through a :class:`Cable`."""
+
+    def __init__(self, cable: Cable) -> None:
+        super().__init__(interval=1)
+        self._issuer = f"http://127.0.0.1:{cable.port}/"
+
+    @property
+    def issuer(self) -> str:
+        return self._issuer
+
+
+def test_offline_at_start_the_window_signs_in_by_itself_once_the_service_answers(
+        qtbot, tmp_path: Path, soketi: Soketi, make_app, memory_keyring: MemoryKeyring) -> None:
+    cable = Cable()
+    provider = ProviderBehind(cable)
+    provider.start()
+    try:
+        cable.target = provider.port
+        cable.plug()
+        with closing_manager(provider.issuer, provider.client_id, provider.audience, memory_keyring) as manager:
+            login = LoginRun(manager)  # signed in earlier (as `login-feed login` does): the keyring has it
+            provider.approve(login.code().user_code, sub="auth0|demo-ada")
+            login.result()
+        cable.unplug()  # and now the computer starts offline
+
+        config = with_auth0(soketi_config(soketi, tmp_path), provider.issuer, provider.client_id, provider.audience)
+        app = make_app(config, tmp_path / "data", start=False)
+        app.restore_retry_ms = 200
+        app.start()
+        qtbot.waitUntil(lambda: app.status.state_label.text().startswith("Cannot reach the sign-in service"),
+                        timeout=WAIT_MS)
+        assert "trying again every 0.2 s, or Reconnect" in app.status.state_label.text()
+        assert sign_in_dialogs() == []
+
+        cable.plug()  # the network is back: the next try signs in and connects, nobody pressed anything
+        wait_connected(qtbot, app)
+        assert app.status.user_label.text() == "Signed in as Ada Lovelace"
+        assert problem_shown(app) == ""
+        assert sign_in_dialogs() == []
+    finally:
+        cable.unplug()
+        provider.close()
