@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "and X-Forwarded-Proto, from --forwarded-allow-ips only")
     authserver.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
                             help="comma-separated proxy addresses trusted with --proxy-headers (default 127.0.0.1)")
+    authserver.add_argument("--backfill-since", type=_date, metavar="DATE",
+                            help="seed the tenant log with every Auth0 event since DATE (2026-08-01, UTC) through "
+                                 "[auth0_management], while serving; an interrupted backfill resumes when run again")
     simulate = commands.add_parser("simulate", help="publish realistic sample events through the Pusher HTTP API")
     simulate.add_argument("--rate", type=float, metavar="R", help="events per second (default 5; 0: no limit)")
     simulate.add_argument("--count", type=int, metavar="N", help="how many events (default: until Ctrl+C)")
@@ -137,12 +141,20 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     return run_tail(client, channel, args.format)
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date such as 2026-08-01: {text[:40]!r}") from None
+
+
 def _authserver(args: argparse.Namespace, config: Config) -> int:
     from desktop.authserver.server import AuthServerSetupError, serve  # noqa: PLC0415 - keep `--help` fast
 
     try:
         return serve(config, args.host, args.port, data_dir=args.data_dir,
-                     forwarded_allow_ips=args.forwarded_allow_ips if args.proxy_headers else None)
+                     forwarded_allow_ips=args.forwarded_allow_ips if args.proxy_headers else None,
+                     backfill_since=args.backfill_since)
     except AuthServerSetupError as exc:
         print(f"login-feed: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -195,6 +195,13 @@ def _url(value: Any) -> str:
     return value
 
 
+def _host_or_url(value: Any) -> str:
+    """``[auth0_management] domain``: the tenant's host name, or a URL (https; http on loopback, for tests)."""
+    if isinstance(value, str) and "://" in value:
+        return _url(value)
+    return _host("a host name such as your-tenant.us.auth0.com")(value)
+
+
 def _port(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise Invalid("must be an integer between 1 and 65535")
@@ -340,6 +347,11 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "rate_limit": Field(_per_minute, env="float"),
         "rate_burst": Field(_count(1, 10_000, "the requests a user may make at once"), env="int"),
         "max_connections": Field(_count(1, 100_000, "the most open connections"), env="int"),
+    },
+    "auth0_management": {
+        "domain": Field(_optional(_host_or_url)),
+        "client_id": Field(_optional(_text("an Auth0 client id without spaces"))),
+        "audience": Field(_optional(_text("an API identifier without spaces"))),
     },
 }
 # Section names accepted in the file and the environment besides SCHEMA's own: [server] is what the docs use for

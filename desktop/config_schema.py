@@ -120,6 +120,20 @@ class AuthServerConfig:
     max_connections: int = 200
 
 
+@dataclass(frozen=True)
+class Auth0ManagementConfig:
+    """The Machine-to-Machine application the server's catch-up uses (``read:logs read:logs_users``); its
+    secret comes from ``LOGIN_FEED_AUTH0_CLIENT_SECRET`` or the keyring, never from this file."""
+
+    domain: str | None = None
+    client_id: str | None = None
+    audience: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.domain and self.client_id)
+
+
 # The name a section is written under when it differs from its attribute (the file also accepts the attribute's).
 SECTION_NAMES: dict[str, str] = {"authserver": "server"}
 
@@ -130,6 +144,7 @@ SECTION_TYPES: dict[str, type] = {
     "feed": FeedConfig,
     "chat": ChatConfig,
     "authserver": AuthServerConfig,
+    "auth0_management": Auth0ManagementConfig,
 }
 
 
@@ -143,6 +158,7 @@ class Config:
     feed: FeedConfig = field(default_factory=FeedConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     authserver: AuthServerConfig = field(default_factory=AuthServerConfig)
+    auth0_management: Auth0ManagementConfig = field(default_factory=Auth0ManagementConfig)
     path: Path | None = None
 
     def require_pusher(self) -> PusherConfig:

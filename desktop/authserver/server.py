@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,6 +35,8 @@ from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
+from desktop.tenantlog.catchup import settings_from_config, start_catch_up
+from desktop.tenantlog.management import ManagementError
 from desktop.tenantlog.store import StoreError
 from desktop.util.http import HttpClient, HttpError, shown_url
 
@@ -183,11 +186,13 @@ def _sigterm_exits_cleanly() -> Iterator[None]:
 
 def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           env: Mapping[str, str] | None = None, *, forwarded_allow_ips: str | None = None,
-          data_dir: Path | None = None) -> int:
+          data_dir: Path | None = None, backfill_since: date | None = None) -> int:
     """Run the server until SIGINT/SIGTERM; the exit code. Raises :class:`AuthServerSetupError` on bad set-up.
 
     ``forwarded_allow_ips``: behind a reverse proxy, the proxies whose ``X-Forwarded-For``/``-Proto`` are believed
     (comma-separated); None ignores those headers. Limits on connections and slow clients: :mod:`.listener`.
+    With ``[auth0_management]``, the tenant log's gap since the newest stored event is filled from Auth0 on a
+    thread while the server serves (``backfill_since``: every event since that date instead).
     """
     from desktop.authserver.listener import build_server  # noqa: PLC0415 - only this command needs uvicorn
 
@@ -204,14 +209,22 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     server = build_server(runtime.app, host, port, max_connections=config.authserver.max_connections,
                           timeout_graceful_shutdown=10, proxy_headers=forwarded_allow_ips is not None,
                           forwarded_allow_ips=forwarded_allow_ips)
+    catching_up = None
     try:
         if runtime.tenant_log is not None:
             runtime.tenant_log.start()  # first publishes what an earlier run left unpublished
+            try:  # reads the newest stored log_id now, before the log stream can deliver anything newer
+                catching_up = start_catch_up(settings_from_config(config), runtime.tenant_log,
+                                             backfill_from=backfill_since, env=env)
+            except ManagementError as exc:
+                raise AuthServerSetupError(str(exc)) from None
         with _sigterm_exits_cleanly():
             server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        if catching_up is not None:
+            catching_up.stop()
         runtime.close()
     if not server.started:
         return 1  # uvicorn has logged why (e.g. the port is in use)

@@ -175,7 +175,6 @@ def _follow(client: ManagementClient, start: str, sink: Sink, progress: Progress
         if step.done:
             state = replace(state, waiting=0.0, remaining=0.0, done=True)
             progress(state)
-            log.info("Auth0 catch-up done: %s", format_progress(state))
             return state
         if step.throttled:
             state = replace(state, waiting=step.wait, waits=state.waits + 1, waited=state.waited + step.wait)
