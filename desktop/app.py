@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon
@@ -28,7 +27,7 @@ from desktop.auth.signin import NotConfigured, SignInManager, manager_from_confi
 from desktop.chat.wiring import attach_chat
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
-from desktop.connection import Connection, Live, restore_problem
+from desktop.connection import Connection, Live
 from desktop.engine import build_client, local_identity
 from desktop.history import HistoryNotice, HistoryWriter, history_path
 from desktop.pusher.client import PusherClient
@@ -44,9 +43,6 @@ log = logging.getLogger("desktop.app")
 
 class LoginFeedApp:
     """Owns the long-lived objects and rebuilds the connection when the settings change."""
-
-    #: While the sign-in service cannot be reached, the stored sign-in is tried again this often (ms).
-    restore_retry_ms = 30_000
 
     def __init__(self, qapp: QApplication, config: Config, data_dir: Path) -> None:
         from desktop.chat.panel import ChatPanel  # noqa: PLC0415 - heavy widgets, built once here
@@ -86,6 +82,8 @@ class LoginFeedApp:
         self.connection.state_changed.connect(self.status.on_state_changed)
         self.connection.stopped.connect(self.status.set_stopped)
         self.connection.feed_problem.connect(self.status.set_feed_problem)
+        self.connection.sign_in_needed.connect(self.sign_in)
+        self.connection.signed_in.connect(self._signed_in)
         self.window.closing.connect(self.shutdown)
         self.chat.unread_changed.connect(self.window.set_unread)
         self.window.chat_dock.visibilityChanged.connect(self.chat.set_visible_in_window)
@@ -145,31 +143,7 @@ class LoginFeedApp:
             self.status.set_user(f"{name} (local signing)" if config.authorization.mode == "local" else None)
             self._connect()
             return
-        self._restore(generation)
-
-    def _restore(self, generation: int) -> None:
-        signin = self.signin
-        if signin is not None and self.connection.is_current(generation):
-            run_in_background(signin.restore, lambda session: self._restored(generation, session),
-                              lambda exc: self._restore_failed(generation, exc), name="restore-signin")
-
-    def _restored(self, generation: int, session: Any) -> None:
-        if not self.connection.is_current(generation):
-            return
-        if session is None:
-            self.sign_in()
-        else:
-            self._signed_in()
-
-    def _restore_failed(self, generation: int, exc: BaseException) -> None:
-        """Say why the stored sign-in did not work; ask for a new one only if offline is not the reason."""
-        if self.connection.is_current(generation):
-            text, ask = restore_problem(exc, self.restore_retry_ms / 1000)
-            self.status.set_stopped(text)
-            if ask:
-                self.sign_in()
-            else:  # offline: try again by itself (a newer generation, e.g. Reconnect, ends this one)
-                QTimer.singleShot(self.restore_retry_ms, self.window, lambda: self._restore(generation))
+        self.connection.restore(generation, self.signin)
 
     def sign_in(self) -> None:
         from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415

@@ -1,4 +1,5 @@
-"""The window's live connection: build the engine off the GUI thread, attach it, watch it, tear it down.
+"""The window's live connection: restore the sign-in, build the engine off the GUI thread, attach it, watch it,
+tear it down.
 
 One connection at a time, by generation: ``begin()`` stops the current one and starts a new generation,
 and whatever an older generation produces later (a client that finished building, a failure, a state
@@ -7,7 +8,8 @@ saving Settings while a connection was still being built attached two live clien
 listed and stored twice (issue 9, point 14).
 
 It also turns what the engine reports into what the window shows: the engine thread dying (the client's
-``engine_error``), a build that failed, and the feed channel refused or subscribed again.
+``engine_error``), a build that failed, the feed channel refused or subscribed again, and a stored sign-in
+that could not be restored (offline: kept, and tried again by itself; refused: a new sign-in is needed).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.auth.session import RefreshError
+from desktop.auth.signin import SignInManager
 from desktop.feed.events import FeedEvent
 from desktop.feed.pipe import FeedPipe
 from desktop.pusher.client import PusherClient
@@ -71,12 +74,18 @@ class Connection(QObject):
     stopped = Signal(str)
     #: why the feed channel was refused; "" once it is subscribed again
     feed_problem = Signal(str)
+    #: ``restore`` found no usable sign-in: the window asks for one (the reason went to ``stopped``)
+    sign_in_needed = Signal()
+    #: ``restore`` restored the sign-in: the window connects
+    signed_in = Signal()
 
     def __init__(self, persist: Persist | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._persist = persist
         self.generation = 0
         self.live: Live | None = None
+        #: While the sign-in service cannot be reached, the stored sign-in is tried again this often (ms).
+        self.restore_retry_ms = 30_000
 
     @property
     def client(self) -> PusherClient | None:
@@ -89,6 +98,12 @@ class Connection(QObject):
 
     def is_current(self, generation: int) -> bool:
         return generation == self.generation
+
+    def restore(self, generation: int, signin: SignInManager) -> None:
+        """Restore the stored sign-in off the GUI thread for ``generation`` (see ``restore_problem``)."""
+        if self.is_current(generation):
+            run_in_background(signin.restore, lambda session: self._restored(generation, session),
+                              lambda exc: self._restore_failed(generation, signin, exc), name="restore-signin")
 
     def build(self, generation: int, build: Callable[[], PusherClient], feed_channel: str) -> None:
         """Run ``build`` off the GUI thread; attach and connect its client if ``generation`` is still current."""
@@ -120,6 +135,20 @@ class Connection(QObject):
         self.attached.emit(live)
         client.subscribe(feed_channel)
         client.connect()
+
+    def _restored(self, generation: int, session: object) -> None:
+        if self.is_current(generation):
+            (self.sign_in_needed if session is None else self.signed_in).emit()
+
+    def _restore_failed(self, generation: int, signin: SignInManager, exc: BaseException) -> None:
+        if not self.is_current(generation):
+            return
+        text, ask = restore_problem(exc, self.restore_retry_ms / 1000)
+        self.stopped.emit(text)
+        if ask:
+            self.sign_in_needed.emit()
+        else:  # offline: again by itself, until a newer generation (Reconnect, new settings) takes over
+            QTimer.singleShot(self.restore_retry_ms, self, lambda: self.restore(generation, signin))
 
     def _build_failed(self, generation: int, exc: BaseException) -> None:
         if self.is_current(generation):

@@ -301,7 +301,7 @@ def test_offline_at_start_the_window_signs_in_by_itself_once_the_service_answers
 
         config = with_auth0(soketi_config(soketi, tmp_path), provider.issuer, provider.client_id, provider.audience)
         app = make_app(config, tmp_path / "data", start=False)
-        app.restore_retry_ms = 200
+        app.connection.restore_retry_ms = 200
         app.start()
         qtbot.waitUntil(lambda: app.status.state_label.text().startswith("Cannot reach the sign-in service"),
                         timeout=WAIT_MS)
