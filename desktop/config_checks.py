@@ -347,6 +347,8 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "rate_limit": Field(_per_minute, env="float"),
         "rate_burst": Field(_count(1, 10_000, "the requests a user may make at once"), env="int"),
         "max_connections": Field(_count(1, 100_000, "the most open connections"), env="int"),
+        "database": Field(_optional(_database)),
+        "retention_days": Field(_count(1, 3650, "how many days tenant-log events are kept"), env="int"),
     },
     "auth0_management": {
         "domain": Field(_optional(_host_or_url)),

@@ -109,8 +109,9 @@ class AuthServerConfig:
 
     ``allowed_client_ids`` empty means any application of the tenant; ``rate_limit`` is requests per minute per
     user (the token's ``sub``) on each of the signing routes and ``/message``, with bursts of ``rate_burst``;
-    ``max_connections`` caps open connections (more get 503 until some close). Written as ``[server]``
-    (``login-feed server``); ``[authserver]`` is accepted as an alias.
+    ``max_connections`` caps open connections (more get 503 until some close). The tenant log: ``database`` is
+    its SQLite file (default ``tenant-log.sqlite3`` in the data directory), ``retention_days`` how long events
+    are kept. Written as ``[server]`` (``login-feed server``); ``[authserver]`` is accepted as an alias.
     """
 
     permission: str = "read:login-feed"
@@ -118,6 +119,8 @@ class AuthServerConfig:
     rate_limit: float = 60.0
     rate_burst: int = 20
     max_connections: int = 200
+    database: str | None = None
+    retention_days: int = 30
 
 
 @dataclass(frozen=True)

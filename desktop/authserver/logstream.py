@@ -180,11 +180,11 @@ def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherTrigg
     """
     from desktop.resources import data_dir as make_data_dir  # noqa: PLC0415 - platformdirs only when needed
 
-    database = getattr(config.authserver, "database", None)
+    database = config.authserver.database
     if database and database.startswith(("postgresql://", "postgres://")):
         raise StoreError("[server] database: PostgreSQL is not supported yet; use a SQLite file path")
     path = Path(database).expanduser() if database else make_data_dir(data_dir) / DATABASE_FILE_NAME
-    store = SqliteEventStore(path, getattr(config.authserver, "retention_days", 30))
+    store = SqliteEventStore(path, config.authserver.retention_days)
     try:
         token = (secrets or SecretStore(env)).log_stream_token()
     except SecretsUnavailable as exc:

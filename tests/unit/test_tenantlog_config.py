@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from desktop.authserver.logstream import build_tenant_log
 from desktop.config import load_config, save_config
 from desktop.config_schema import Config, ConfigError
+from desktop.secrets import SecretStore
+from desktop.tenantlog.store import StoreError
 
 
 def load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Config:
@@ -40,3 +43,40 @@ def test_errors_name_the_section_as_written_and_files_are_written_as_server(tmp_
     text = save_config(config).read_text(encoding="utf-8")
     assert "[server]\n" in text and "[authserver]" not in text
     assert load(tmp_path, text).authserver.permission == "read:x"
+
+
+def test_the_tenant_log_keys_and_their_defaults(tmp_path: Path) -> None:
+    default = load(tmp_path, "")
+    assert default.authserver.database is None and default.authserver.retention_days == 30
+    config = load(tmp_path, '[server]\ndatabase = "/var/lib/login-feed/tenant.sqlite3"\nretention_days = 7\n')
+    assert config.authserver.database == "/var/lib/login-feed/tenant.sqlite3"
+    assert config.authserver.retention_days == 7
+    assert load(tmp_path, "", {"LOGIN_FEED_SERVER_RETENTION_DAYS": "14"}).authserver.retention_days == 14
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("retention_days = 0", "[server] retention_days must be how many days tenant-log events are kept"),
+    ('retention_days = "week"', "[server] retention_days must be"),
+    ('database = "postgresql://feed:hunter2@db.example/feed"', "[server] database must not contain a password"),
+    ('database = "https://example.com/db"', "[server] database must be a file path or a postgresql:// URL"),
+])
+def test_bad_tenant_log_values_are_named(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, f"[server]\n{text}\n")
+    assert expected in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_server_uses_the_configured_database_file(tmp_path: Path) -> None:
+    config = load(tmp_path, f'[server]\ndatabase = "{tmp_path / "elsewhere" / "log.sqlite3"}"\nretention_days = 3\n')
+    secrets = SecretStore({"LOGIN_FEED_LOG_STREAM_TOKEN": "t"})
+    tenant_log = build_tenant_log(config, tmp_path / "data", None, secrets=secrets)
+    try:
+        assert (tmp_path / "elsewhere" / "log.sqlite3").exists()
+        assert tenant_log.store.retention_days == 3  # type: ignore[attr-defined]
+        assert tenant_log.publisher is None  # no trigger: stored and served, not published
+    finally:
+        tenant_log.close()
+    with pytest.raises(StoreError, match="PostgreSQL is not supported yet"):
+        build_tenant_log(load(tmp_path, '[server]\ndatabase = "postgresql://feed@db.example/feed"\n'), tmp_path,
+                         None, secrets=SecretStore({}))
