@@ -174,8 +174,12 @@ CLOSE_REASONS = {
 
 
 def describe_close(code: int | None, reason: str = "") -> str:
-    """A sentence a person understands: the code, what it means, and the server's own words."""
-    if code is None:
+    """A sentence a person understands: the code, what it means, and the server's own words.
+
+    1006 is no code a server sent (RFC 6455 reserves it for "closed without a close frame"), so only the
+    transport's own words are shown for it.
+    """
+    if code is None or code == 1006:
         return reason or "the connection was lost"
     meaning = CLOSE_REASONS.get(code, "")
     parts = [f"code {code}"]

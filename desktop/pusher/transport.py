@@ -118,7 +118,9 @@ class Transport:
             except (OSError, ValueError) as exc:
                 return (1000, "closed by the client") if self._closed else (1006, f"connection lost: {exc}")
             if not chunk:
-                return (1000, "closed by the client") if self._closed else (1006, "connection closed by the server")
+                if self._closed:
+                    return 1000, "closed by the client"
+                return 1006, "the server closed the connection without a close frame"
             try:
                 messages = reader.feed(chunk)
             except FrameError as exc:

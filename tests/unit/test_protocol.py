@@ -104,6 +104,7 @@ def test_close_descriptions_say_what_happened():
     assert protocol.describe_close(4001, "App key x not in this cluster") == (
         "code 4001: the app does not exist (unknown app key): App key x not in this cluster")
     assert "over capacity" in protocol.describe_close(4100)
+    assert protocol.describe_close(1006, "connection lost: [Errno 104] reset") == "connection lost: [Errno 104] reset"
 
 
 def test_big_integers_lone_surrogates_and_nan_arrive_exactly():
