@@ -2,35 +2,26 @@
 
 :meth:`HistoryWriter.submit` only puts the batch on a queue, so the GUI (or the engine) never waits on the
 disk. The writer thread takes whatever is queued, up to ``max_batch`` events, and commits it in one
-transaction; under a burst of 20,000 events/s that is a handful of transactions per second, and a commit
-lands well within a few hundred milliseconds of receipt, so an event is safe against ``kill -9`` long
-before a second has passed (see :mod:`desktop.history.store` on why WAL + ``synchronous=NORMAL`` suffices).
+transaction, then starts the next as soon as that one ends.
 
-What ``kill -9`` can lose, at most: what is queued and not yet committed (:attr:`WriterStats.pending`).
-A commit is durable the moment it returns (WAL + ``synchronous=NORMAL``, see :mod:`.store`), and the writer
-starts the next one as soon as the last ends, taking everything queued. While the process gets its share of
-the CPU that is the last few milliseconds of events (``bench/history_writer.py``: 100,000+ events/s on the
-2-core development machine, against a feed's 20,000/s bursts); on a machine too busy to run it, the queue
-grows instead, and that is what a kill would lose. ``tests/integration/test_history_durability.py`` checks
-the promise that does not depend on the machine: everything acknowledged as committed survives.
+What ``kill -9`` can lose, at most: what is queued and not yet committed (:attr:`WriterStats.pending`). A
+commit is durable the moment it returns (WAL + ``synchronous=NORMAL``, see :mod:`.store`). While the process
+gets its share of the CPU that is the last few milliseconds of events (``bench/history_writer.py``: 100,000+
+events/s on the 2-core development machine, against a feed's 20,000/s bursts); on a machine too busy to run
+it, the queue grows instead, and that is what a kill would lose. ``tests/integration/
+test_history_durability.py`` checks the promise that does not depend on the machine: everything acknowledged
+as committed (:attr:`WriterStats.written`) survives.
 
-Memory and failures: nothing is dropped while the disk keeps up, so the queue stays short;
-:attr:`WriterStats.peak_pending` shows how long it got. When writes fail (disk full, file locked), a batch is
-retried with a growing delay a few times (logged once), then given up and counted in
-:attr:`WriterStats.dropped`; from then on, until a write works again, everything queued is tried once every
-last retry delay and given up if it fails, so a broken disk cannot grow the queue. The app keeps running
-(the events are still in the window) and ``on_notice`` tells it, with a :class:`HistoryNotice`: failing,
-working again, or an unreadable file moved aside and a new one started (at open, or when SQLite finds the
-file corrupt later).
-
-Retention: events older than ``keep_days`` (and beyond ``keep_rows``) are pruned once at start and then
-every ``prune_interval`` seconds, a chunk at a time between batches.
+Failures (disk full, file locked, a corrupt file) are :mod:`.keeper`'s: retried, then given up (counted in
+:attr:`WriterStats.dropped`, the events stay in the window), told to ``on_notice`` as a
+:class:`HistoryNotice`; the queue cannot grow while the disk is broken. Retention: events older than
+``keep_days`` (and beyond ``keep_rows``) are pruned at start and every ``prune_interval`` seconds, a chunk
+at a time between batches.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import logging
 import queue
@@ -41,10 +32,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from desktop.feed.events import FeedEvent
-from desktop.history.store import PRUNE_CHUNK_ROWS, HistoryStore, is_unreadable, move_aside, open_store
+from desktop.history.keeper import HistoryNotice, StoreKeeper
+from desktop.history.store import HistoryStore, open_store
+
+__all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_MAX_BATCH", "RETRY_DELAYS", "HistoryNotice", "HistoryWriter", "WriterStats"]
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +66,6 @@ class WriterStats:
     """Committed write transactions."""
     last_error: str | None
     """The last write error, or None once writing works again."""
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryNotice:
-    """What the person using the app should be told about the history (the window's status bar shows it)."""
-
-    kind: Literal["failing", "recovered", "replaced"]
-    message: str
-
-    @property
-    def lasting(self) -> bool:
-        """True while the problem lasts (show it until the next notice); False for news shown for a while."""
-        return self.kind == "failing"
 
 
 class _Stop:
@@ -123,15 +104,10 @@ class HistoryWriter:
         on_notice: Callable[[HistoryNotice], None] | None = None,
         path: Path | None = None,
     ) -> None:
-        self._factory = store_factory
-        self._on_notice = on_notice  # called on the writer thread: hand it to your own thread, quickly
-        self._path = path  # known: a file found corrupt while in use can be moved aside and replaced
-        self._given_up = False  # a batch was given up and no write has worked since: probe, do not retry
         self.keep_days = keep_days
         self.keep_rows = keep_rows
         self._prune_interval = prune_interval
         self._max_batch = max(1, max_batch)
-        self._retry_delays = tuple(retry_delays)
         self._clock = clock
         self._queue: queue.SimpleQueue[list[FeedEvent] | _Job | _Stop] = queue.SimpleQueue()
         self._cond = threading.Condition()
@@ -141,10 +117,12 @@ class HistoryWriter:
         self._dropped = 0
         self._peak_pending = 0
         self._transactions = 0
-        self._last_error: str | None = None
         self._closed = False
         self._wake = threading.Event()  # cuts a retry delay short when closing
-        self._store: HistoryStore | None = None
+        # ``on_notice`` is called on the writer thread: hand the notice to your own thread, quickly.
+        self._keeper = StoreKeeper(store_factory, path=path, retry_delays=retry_delays, wake=self._wake,
+                                   closing=lambda: self._closed, on_written=self._count_written,
+                                   on_dropped=self._count_dropped, on_notice=on_notice)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         # A safety net for an app that exits without close(): write what is queued first. (The thread is a
@@ -220,7 +198,7 @@ class HistoryWriter:
                 dropped=self._dropped,
                 peak_pending=self._peak_pending,
                 transactions=self._transactions,
-                last_error=self._last_error,
+                last_error=self._keeper.last_error,
             )
 
     def close(self, timeout: float | None = 10.0) -> bool:
@@ -247,10 +225,11 @@ class HistoryWriter:
         next_prune = time.monotonic()  # prune once at start
         stopping = False
         try:
+            keeper = self._keeper
             while not stopping:
-                if self._store is None:
-                    self._open()
-                if self._store is None:
+                if keeper.store is None:
+                    keeper.open()
+                if keeper.store is None:
                     item = self._queue.get()  # nothing can be written: wait for work, then try to open again
                 else:
                     if time.monotonic() >= next_prune:
@@ -259,16 +238,13 @@ class HistoryWriter:
                         item = self._queue.get(timeout=max(0.0, next_prune - time.monotonic()))
                     except queue.Empty:
                         continue
-                if self._given_up and not self._closed and self._retry_delays:
-                    self._wake.wait(self._retry_delays[-1])  # failing: probe at this pace, with all that came
+                if keeper.given_up and not self._closed and keeper.retry_delays:
+                    self._wake.wait(keeper.retry_delays[-1])  # failing: probe at this pace, with all that came
                 stopping = self._handle(item)
         except BaseException:  # a bug: say so, and let flush()/close() see the thread is gone
             log.exception("history: the writer stopped unexpectedly")
         finally:
-            if self._store is not None:
-                with contextlib.suppress(Exception):
-                    self._store.close()
-                self._store = None
+            self._keeper.close()
             self._fail_leftovers()
             with self._cond:
                 self._cond.notify_all()
@@ -283,144 +259,45 @@ class HistoryWriter:
                 stopping = True
                 break
             if isinstance(item, _Job):
-                self._write(batch, stopping=False)  # what was queued before the job is visible to it
+                self._keeper.write(batch, stopping=False)  # what was queued before the job is visible to it
                 batch = []
                 self._run_job(item)
             else:
                 batch.extend(item)
-            if len(batch) >= self._max_batch and not self._given_up:
+            if len(batch) >= self._max_batch and not self._keeper.given_up:
                 break
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._write(batch, stopping=stopping)
+        self._keeper.write(batch, stopping=stopping)
         return stopping
 
     def _run_job(self, job: _Job) -> None:
         if not job.future.set_running_or_notify_cancel():
             return
-        if self._store is None and not self._open():
-            job.future.set_exception(RuntimeError(f"the history cannot be opened: {self._last_error}"))
-            return
         try:
-            assert self._store is not None
-            try:
-                result = job.call(self._store)
-            except Exception as exc:
-                if not self._replace_unreadable(exc):
-                    raise
-                result = job.call(self._store)  # once more, on the new file
-            job.future.set_result(result)
+            job.future.set_result(self._keeper.run(job.call))
         except Exception as exc:
             job.future.set_exception(exc)
 
-    def _open(self) -> bool:
-        try:
-            self._store = self._factory()
-        except Exception as exc:
-            self._note_failure(f"cannot open the history: {exc}")
-            return False
-        moved = getattr(self._store, "moved_aside", None)
-        if moved is not None:
-            self._notify("replaced", f"The history file could not be read ({moved[1]}): it was moved to "
-                                     f"{moved[0].name} and a new history started")
-        return True
-
-    def _replace_unreadable(self, exc: BaseException) -> bool:
-        """SQLite found the open file corrupt: move it aside and open a new one; True when that worked."""
-        if self._path is None or self._store is None or not is_unreadable(exc):
-            return False
-        with contextlib.suppress(Exception):
-            self._store.close()
-        self._store = None
-        try:
-            aside = move_aside(self._path)
-        except OSError as move_error:
-            self._note_failure(f"cannot move the unreadable history aside: {move_error}")
-            return False
-        log.error("history: %s; moved it to %s and started a new one", exc, aside.name)
-        self._notify("replaced", f"The history file could not be read ({exc}): it was moved to {aside.name} "
-                                 "and a new history started")
-        return self._open()
-
-    def _write(self, batch: list[FeedEvent], *, stopping: bool) -> None:
-        """Commit ``batch``, retrying with growing delays; give it up after the last retry."""
-        if not batch:
-            return
-        attempt = 0
-        delays = () if self._given_up else self._retry_delays
-        replaced = False
-        while True:
-            if self._store is not None or self._open():
-                try:
-                    assert self._store is not None
-                    self._store.add_many(batch)
-                except Exception as exc:
-                    if not replaced and self._replace_unreadable(exc):
-                        replaced = True
-                        continue
-                    self._note_failure(f"cannot write to the history: {exc}")
-                else:
-                    self._note_success(len(batch))
-                    return
-            if attempt >= len(delays) or ((stopping or self._closed) and attempt >= 1):
-                break
-            self._wake.wait(delays[attempt])
-            attempt += 1
-        log.error("history: giving up on %d events after %d attempts: %s", len(batch), attempt + 1,
-                  self._last_error)
-        self._given_up = True
-        with self._cond:
-            self._dropped += len(batch)
-            dropped = self._dropped
-            self._cond.notify_all()
-        self._notify("failing", f"History: {self._last_error}. {dropped:,} events are shown but not stored; "
-                                "retrying")
-
-    def _note_success(self, count: int) -> None:
-        with self._cond:
-            recovered = self._last_error is not None
-            self._last_error = None
-        self._given_up = False
-        if recovered:  # logged before flush() can return, and not while holding the lock
-            log.warning("history: writing works again")
-            self._notify("recovered", "The history is being written again")
+    def _count_written(self, count: int) -> None:
         with self._cond:
             self._written += count
             self._transactions += 1
             self._cond.notify_all()
 
-    def _note_failure(self, message: str) -> None:
+    def _count_dropped(self, count: int) -> int:
         with self._cond:
-            first = self._last_error is None
-            self._last_error = message
-        if first:  # once per failure streak, not once per retry
-            log.warning("history: %s; will retry", message)
-            self._notify("failing", f"History: {message}. New events are shown but not stored; retrying")
-        else:
-            log.debug("history: %s", message)
-
-    def _notify(self, kind: Literal["failing", "recovered", "replaced"], message: str) -> None:
-        if self._on_notice is None:
-            return
-        try:
-            self._on_notice(HistoryNotice(kind, message))
-        except Exception:  # the listener's bug must not stop the writer
-            log.exception("history: the notice listener failed")
+            self._dropped += count
+            self._cond.notify_all()
+            return self._dropped
 
     def _prune_step(self) -> bool:
         """Prune one chunk; True when there is more to delete (the loop comes back after the next batch)."""
-        if self._store is None or (self.keep_days is None and self.keep_rows is None):
+        if self.keep_days is None and self.keep_rows is None:
             return False
-        try:
-            deleted = self._store.prune(self.keep_days, self.keep_rows, self._clock(), max_rows=PRUNE_CHUNK_ROWS)
-        except Exception as exc:
-            log.warning("history: pruning old events failed: %s", exc)
-            return False
-        if deleted:
-            log.info("history: pruned %d old events", deleted)
-        return deleted >= PRUNE_CHUNK_ROWS
+        return self._keeper.prune_step(self.keep_days, self.keep_rows, self._clock())
 
     def _fail_leftovers(self) -> None:
         """After the thread ends: whatever is still queued can never be written; count it and fail jobs."""

@@ -245,7 +245,7 @@ def test_retention_can_keep_a_number_of_rows_or_everything(path: Path, writers: 
 
 def test_a_large_prune_goes_in_chunks_and_finishes(
         path: Path, writers: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("desktop.history.writer.PRUNE_CHUNK_ROWS", 100)
+    monkeypatch.setattr("desktop.history.keeper.PRUNE_CHUNK_ROWS", 100)
     monkeypatch.setattr("desktop.history.store.PRUNE_CHUNK_ROWS", 100)
     with open_store(path) as store:
         store.add_many([login(i, T0 - 100 * DAY) for i in range(1050)])
