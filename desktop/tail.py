@@ -40,13 +40,23 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
         if mine:
             inbox.put(mine)
 
+    outage: list[bool] = []  # an outage was reported: say when it ends
+
     def on_state(change: StateChanged) -> None:
+        # The engine retries about once a second while the server is away; one line per outage, not per try.
         if change.current is State.FAILED:
             inbox.put(_Stop(1, f"login-feed: cannot connect: {change.reason}"))
+        elif change.previous is change.current:
+            return
         elif change.current is State.CONNECTING and change.retry_in is not None:
-            status(f"connection lost ({change.reason}); reconnecting in {change.retry_in:.1f} s")
+            outage.append(True)
+            status(f"connection lost ({change.reason}); reconnecting")
         elif change.current is State.UNAVAILABLE:
+            outage.append(True)
             status(f"Pusher is unavailable ({change.reason}); still trying")
+        elif change.current is State.CONNECTED and outage:
+            outage.clear()
+            status("reconnected")
 
     client.on_batch(on_batch)
     client.on_state_change(on_state)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import random
 import signal
 import time
+from pathlib import Path
 
 import pytest
+from support.cli_process import CliProcess, cli_environment
 from support.core_harness import Harness, established, msg
 from support.engine_flow import connect, subscribe
 from support.fault_stream import (
@@ -29,7 +32,7 @@ from support.fault_stream import (
 )
 from support.frame_fuzz import fuzzed_stream, split
 from support.recording import StateRecorder
-from support.soketi import Soketi
+from support.soketi import APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
 
 from desktop.pusher import core as c
@@ -148,6 +151,29 @@ def test_a_frozen_server_is_noticed_by_ping_timeout_and_recovered_from(fresh_sok
         assert wait_for_event_after(ours, back, RECOVERY_DEADLINE), f"no recovery: {states.changes[-3:]}"
     assert client.state is State.CONNECTED
     assert State.FAILED not in states.states
+
+
+def test_tail_says_one_line_per_outage_and_when_it_is_over(fresh_soketi: Soketi, tmp_path: Path) -> None:
+    channel = "private-faults-tail"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[pusher]\nkey = "{APP_KEY}"\nhost = "127.0.0.1"\nport = {fresh_soketi.port}\n'
+                      f'tls = false\napp_id = "1"\n[authorization]\nmode = "local"\n[feed]\nchannel = "{channel}"\n',
+                      encoding="utf-8")
+    env = cli_environment({"LOGIN_FEED_PUSHER_SECRET": APP_SECRET})
+    with CliProcess(["--config", config, "tail", "--format", "jsonl"], env) as tail:
+        tail.wait_for_stderr(f"subscribed to {channel}")
+        fresh_soketi.kill()
+        tail.wait_for_stderr("connection lost")
+        time.sleep(2.5)  # the outage itself: long enough for several retries, still one line for all of it
+        fresh_soketi.start()
+        tail.wait_for_stderr("reconnected", timeout=RECOVERY_DEADLINE)
+        fresh_soketi.trigger(channel, "user-loggedIn", {"v": 1, "type": "login", "user_id": "u1"})
+        assert json.loads(tail.wait_for_stdout_lines(1)[0])["user_id"] == "u1"
+        tail.send_signal(signal.SIGTERM)
+        assert tail.wait(10) == 0, tail.describe()
+    noted = [line for line in tail.stderr_lines if "connection lost" in line or "still trying" in line]
+    assert len(noted) == 1, noted
+    assert "without a close frame" in noted[0] or "connection lost: " in noted[0]
 
 
 def _connected_core() -> Harness:
