@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
@@ -173,7 +174,23 @@ class SettingsDialog(QDialog):
         form.addRow("Message endpoint", self._line("chat.message_endpoint", chat.message_endpoint,
                                                    "https://…/message"))
         form.addRow("Presence channel", self._line("chat.presence_channel", chat.presence_channel))
-        form.addRow("Auth server permission", self._line("authserver.permission", authserver.permission))
+        form.addRow(QLabel("Authorization server (login-feed authserver)"))
+        form.addRow("Permission", self._line("authserver.permission", authserver.permission))
+        form.addRow("Allowed client ids", self._line("authserver.allowed_client_ids",
+                                                     ", ".join(authserver.allowed_client_ids), "any application"))
+        rate = QDoubleSpinBox()
+        rate.setRange(0.1, 100_000.0)
+        rate.setSuffix(" per minute per user")
+        rate.setValue(authserver.rate_limit)
+        self.fields["authserver.rate_limit"] = rate
+        form.addRow("Request limit", rate)
+        for key, label, value, top in (("rate_burst", "Request burst", authserver.rate_burst, 10_000),
+                                       ("max_connections", "Most connections", authserver.max_connections, 100_000)):
+            box = QSpinBox()
+            box.setRange(1, top)
+            box.setValue(value)
+            self.fields[f"authserver.{key}"] = box
+            form.addRow(label, box)
         return page
 
     def _app_tab(self) -> QWidget:
@@ -214,8 +231,12 @@ class SettingsDialog(QDialog):
                             send=f["chat.send"].currentData(),  # type: ignore[attr-defined]
                             message_endpoint=_opt(text("chat.message_endpoint")),
                             presence_channel=text("chat.presence_channel").strip()),
-            # Only the permission is edited here: the server's other keys (client ids, limits) are kept as loaded.
-            authserver=dataclasses.replace(self._config.authserver, permission=text("authserver.permission").strip()),
+            authserver=dataclasses.replace(  # keys without a field here keep their loaded values
+                self._config.authserver, permission=text("authserver.permission").strip(),
+                allowed_client_ids=tuple(p for p in re.split(r"[,\s]+", text("authserver.allowed_client_ids")) if p),
+                rate_limit=f["authserver.rate_limit"].value(),  # type: ignore[attr-defined]
+                rate_burst=f["authserver.rate_burst"].value(),  # type: ignore[attr-defined]
+                max_connections=f["authserver.max_connections"].value()),  # type: ignore[attr-defined]
         )
 
     def save(self) -> None:

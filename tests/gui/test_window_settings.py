@@ -133,6 +133,10 @@ def test_every_field_round_trips_to_the_toml_file(qtbot, tmp_path: Path, make_di
     set_text(qtbot, dialog, "chat.message_endpoint", "")
     set_text(qtbot, dialog, "chat.presence_channel", "presence-team")
     set_text(qtbot, dialog, "authserver.permission", "read:feed")
+    set_text(qtbot, dialog, "authserver.allowed_client_ids", "client-123, cli-app")
+    dialog.fields["authserver.rate_limit"].setValue(30.0)  # type: ignore[attr-defined]
+    spin(dialog, "authserver.rate_burst").setValue(5)
+    spin(dialog, "authserver.max_connections").setValue(50)
     check(dialog, "app.notify").setChecked(False)
     spin(dialog, "app.retention").setValue(90)
 
@@ -150,7 +154,8 @@ def test_every_field_round_trips_to_the_toml_file(qtbot, tmp_path: Path, make_di
         feed=FeedConfig(channel="private-login-feed-eu"),
         chat=ChatConfig(channel="private-team", event="note-added", send="client-events", message_endpoint=None,
                         presence_channel="presence-team"),
-        authserver=AuthServerConfig(permission="read:feed"),
+        authserver=AuthServerConfig(permission="read:feed", allowed_client_ids=("client-123", "cli-app"),
+                                    rate_limit=30.0, rate_burst=5, max_connections=50),
         path=config.path,
     )
     assert saved == expected
