@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
 import select
 import socket
 import subprocess
@@ -208,10 +207,6 @@ def test_forwarded_headers_are_believed_only_from_the_configured_proxy(
 # ---------------------------------------------------------------------------------------------- out of files
 
 
-def _limit_open_files() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-
-
 def _health(url: str) -> int | None:
     try:
         with requests.get(url, timeout=2) as response:
@@ -233,10 +228,11 @@ def test_out_of_file_descriptors_is_one_log_line_not_a_traceback_flood(
     url = f"http://127.0.0.1:{port}/healthz"
     clients: list[socket.socket] = []
     with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(LOGIN_FEED), "--config", str(config), "authserver", "--port", str(port)],
+        process = subprocess.Popen(  # prlimit (util-linux): at most 64 open files, set before the command starts
+            ["prlimit", "--nofile=64:64", "--", str(LOGIN_FEED), "--config", str(config), "authserver", "--port",
+             str(port)],
             env=cli_environment({"LOGIN_FEED_PUSHER_SECRET": "app-secret"}), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=_limit_open_files)
+            stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         wait_until(lambda: _health(url) == 200 or process.poll() is not None, WAIT,
                    message=lambda: log.read_text(errors="replace"))
@@ -250,7 +246,7 @@ def test_out_of_file_descriptors_is_one_log_line_not_a_traceback_flood(
         text = log.read_text(errors="replace")
         print(f"{len(text.encode())} bytes of log while out of file descriptors")
         assert "Traceback" not in text
-        assert text.count("cannot accept connections") == 1
+        assert 1 <= text.count("cannot accept connections") <= 2  # once a minute at most
         assert len(text.encode()) < 20_000
         for client in clients:
             client.close()
