@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 """100 logs whose ``details`` can hold request bodies: generous, but bounded."""
 HTTP_TIMEOUT = 30.0
+LISTING_ATTEMPTS = 6
+"""A search or a user's logs is one request; a person may be waiting, so rate limits are waited out only so often."""
 
 
 class Stopped(Exception):
@@ -81,7 +83,7 @@ class ManagementSettings:
 # ---- the driver ---------------------------------------------------------------------------------------------
 
 class ManagementClient:
-    """Blocking calls to one tenant's Management API (one thread at a time). ``clock`` is epoch seconds, as
+    """Blocking calls to one tenant's Management API (thread-safe: one token for all). ``clock`` is epoch seconds, as
     ``x-ratelimit-reset`` and token lifetimes are; :meth:`stop` (any thread) ends waits and further requests."""
 
     def __init__(self, settings: ManagementSettings, secret: str, *, http: HttpClient | None = None,
@@ -96,6 +98,7 @@ class ManagementClient:
         self.tokens = TokenCache()
         self.token_requests = 0
         self._stop = threading.Event()
+        self._token_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never the secret
         return f"ManagementClient({self.base_url!r}, client_id={self.settings.client_id!r})"
@@ -115,9 +118,11 @@ class ManagementClient:
         return CheckpointPager(self.base_url, after, min_wait=self.min_wait, max_wait=self.max_wait)
 
     def access_token(self) -> str:
-        token = self.tokens.get(self.clock())
-        if token is not None:
-            return token
+        with self._token_lock:  # two threads needing a token at once fetch it once
+            token = self.tokens.get(self.clock())
+            return token if token is not None else self._new_token()
+
+    def _new_token(self) -> str:
         form = {"grant_type": "client_credentials", "client_id": self.settings.client_id,
                 "client_secret": self._secret, "audience": self.settings.token_audience}
         for attempt in range(1, 6):
@@ -167,7 +172,7 @@ class ManagementClient:
 
     def _listing(self, url: str, params: dict[str, str]) -> list[dict[str, Any]]:
         pager = CheckpointPager(self.base_url, "", min_wait=self.min_wait, max_wait=self.max_wait)
-        while True:  # the pager's rules for 401/429/5xx; its page logic is not used (these are not checkpoints)
+        for _ in range(LISTING_ATTEMPTS):  # the pager's rules for 401/429/5xx (not its page logic: no checkpoints)
             answer = self._get(url, params)
             body = self._json(answer)
             if answer.status == 200:
@@ -178,6 +183,7 @@ class ManagementClient:
             if step.reauth:
                 self.tokens.forget()
             self.wait(step.wait)
+        raise ManagementError(f"{WHAT} kept refusing (HTTP {answer.status}); try again later", answer.status)
 
     def _get(self, url: str, params: Mapping[str, str]) -> Answer:
         if self._stop.is_set():

@@ -270,3 +270,18 @@ def test_user_logs_without_the_scope_say_which_scope(tenant_log: TenantLog) -> N
                 client.user_logs("auth0|x")
         finally:
             client.close()
+
+
+def test_a_user_look_up_waits_out_a_429_but_not_forever(api: ManagementStandin) -> None:
+    api.seed(10, start=AUG_1)
+    client = ManagementClient(ManagementSettings(api.base_url, api.client_id), api.client_secret,
+                              min_wait=0.01, max_wait=0.1)
+    try:
+        api.throttle_next(1)
+        assert len(client.user_logs("auth0|618223a4e3f49e006948565c")) == 3
+        api.throttle_next(20)
+        with pytest.raises(ManagementError, match="429"):
+            client.user_logs("auth0|618223a4e3f49e006948565c")
+    finally:
+        client.close()
+    print("user-logs requests:", [r.status for r in api.seen("/api/v2/users/")])
