@@ -16,6 +16,7 @@ from typing import Any
 from desktop.pusher import protocol
 from desktop.pusher.channels import AuthFailure, Channel, SubscriptionState
 from desktop.pusher.protocol import CloseAction, Frame
+from desktop.pusher.retry import retry_delay
 from desktop.pusher.subscriptions import SubscriptionsMixin
 from desktop.pusher.types import (
     Authorize,
@@ -30,7 +31,8 @@ from desktop.pusher.types import (
     State,
     StateChanged,
 )
-from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind
+from desktop.pusher.user import UserMixin
+from desktop.signing.names import SERVER_TO_USER_PREFIX
 
 __all__ = [
     "Authorize", "AuthorizeUser", "ChannelEvent", "ClientEventError", "Close", "Effect", "Open", "Options",
@@ -40,7 +42,7 @@ __all__ = [
 log = logging.getLogger("desktop.pusher")
 
 
-class PusherCore(SubscriptionsMixin):
+class PusherCore(SubscriptionsMixin, UserMixin):
     """State of one logical Pusher connection across any number of sockets."""
 
     def __init__(self, options: Options | None = None, *, use_tls: bool = True,
@@ -259,55 +261,6 @@ class PusherCore(SubscriptionsMixin):
     def _on_pong(self, frame: Frame, _: Channel | None, now: float) -> None:
         return
 
-    def _on_signin_success(self, frame: Frame, _: Channel | None, now: float) -> None:
-        data = frame.data if isinstance(frame.data, dict) else {}
-        user_data = protocol.decode_data(data.get("user_data"))
-        user_id = user_data.get("id") if isinstance(user_data, dict) else None
-        if not isinstance(user_id, str) or not user_id:
-            self._deliver_lib(None, "pusher:signin_error", {"message": "signin_success without a user id"}, now)
-            return
-        self.user_id = user_id
-        self._deliver_lib(None, "pusher:signin_success", user_data, now)
-        name = SERVER_TO_USER_PREFIX + user_id
-        for stale in [n for n in self.channels if n.startswith(SERVER_TO_USER_PREFIX) and n != name]:
-            del self.channels[stale]  # signed in as someone else now
-        channel = self.channels.get(name)
-        if channel is None:
-            channel = self.channels[name] = Channel(name, ChannelKind.PUBLIC)  # the server lets us in by sign-in
-        if channel.state in (SubscriptionState.UNSUBSCRIBED, SubscriptionState.FAILED):
-            self._start_subscription(channel)
-
-    def _on_watchlist(self, frame: Frame, _: Channel | None, now: float) -> None:
-        events = frame.data.get("events") if isinstance(frame.data, dict) else None
-        for item in events if isinstance(events, list) else []:
-            if isinstance(item, dict) and item.get("name") in ("online", "offline"):
-                self._deliver_lib(None, f"pusher:watchlist_{item['name']}", item, now)
-
-    # -- user sign-in ---------------------------------------------------------------------------------
-    def signin(self, now: float) -> None:
-        self._want_signin = True
-        if self.state is State.CONNECTED and not self._signin_request:
-            self._request_signin()
-
-    def _request_signin(self) -> None:
-        assert self.socket_id is not None
-        self._request += 1
-        self._signin_request = self._request
-        self.effects.append(AuthorizeUser(self.socket_id, self._request))
-
-    def user_authorized(self, request: int, result: dict | AuthFailure, now: float) -> None:
-        if request != self._signin_request or self.state is not State.CONNECTED:
-            return
-        if isinstance(result, dict):
-            auth, user_data = result.get("auth"), result.get("user_data")
-            if isinstance(auth, str) and isinstance(user_data, str):
-                self.effects.append(Send(protocol.encode("pusher:signin",
-                                                         {"auth": auth, "user_data": user_data})))
-                return
-            result = AuthFailure("the user authentication answer lacks 'auth' or 'user_data'", 200)
-        self._signin_request = 0
-        self._deliver_lib(None, "pusher:signin_error", {"message": result.message, "status": result.status}, now)
-
     # -- helpers --------------------------------------------------------------------------------------
     def _open_socket(self, state: State) -> None:
         self._generation += 1
@@ -332,26 +285,6 @@ class PusherCore(SubscriptionsMixin):
     def _deliver_lib(self, channel: str | None, event: str, data: Any, now: float,
                      user_id: str | None = None) -> None:
         self.delivered.append(ChannelEvent(channel, event, data, user_id, now + self.wall_offset))
-
-
-def retry_delay(options: Options, action: CloseAction, code: int | None, attempts: int,
-                rng: random.Random) -> float:
-    """Seconds before the next attempt, ``attempts`` being the failures since the last good connection.
-
-    The first retry after a working connection is immediate when the server asked for it (42xx, 4000).
-    Every other retry waits an exponential backoff with jitter (``[ceiling/2, ceiling]``, so clients do
-    not come back in step) that stops growing at ``backoff_cap``: a small cap (1 s by default), because
-    a long outage must not leave the feed dark for long after the server is back, and pusher-js itself
-    waits a fixed 1 s. Retries a draining server keeps refusing (4200 after 4200) climb this same short
-    ladder instead of looping. 41xx ("over capacity") waits at least a second, as protocol 7 asks.
-    """
-    if attempts == 0 and action in (CloseAction.RETRY, CloseAction.TLS_ONLY):
-        return 0.0
-    ceiling = min(options.backoff_cap, options.backoff_base * (2 ** min(attempts, 16)))
-    delay = rng.uniform(ceiling / 2, ceiling)
-    if code is not None and 4100 <= code <= 4199:
-        delay = max(1.0, delay)
-    return delay
 
 
 _HANDLERS = {
