@@ -174,7 +174,7 @@ class SettingsDialog(QDialog):
         form.addRow("Message endpoint", self._line("chat.message_endpoint", chat.message_endpoint,
                                                    "https://…/message"))
         form.addRow("Presence channel", self._line("chat.presence_channel", chat.presence_channel))
-        form.addRow(QLabel("Authorization server (login-feed authserver)"))
+        form.addRow(QLabel("Server (login-feed server)"))
         form.addRow("Permission", self._line("authserver.permission", authserver.permission))
         form.addRow("Allowed client ids", self._line("authserver.allowed_client_ids",
                                                      ", ".join(authserver.allowed_client_ids), "any application"))
@@ -191,6 +191,14 @@ class SettingsDialog(QDialog):
             box.setValue(value)
             self.fields[f"authserver.{key}"] = box
             form.addRow(label, box)
+        form.addRow("Tenant-log database", self._line("authserver.database", authserver.database,
+                                                      "tenant-log.sqlite3 in the data folder"))
+        keep = QSpinBox()
+        keep.setRange(1, 3650)
+        keep.setSuffix(" days")
+        keep.setValue(authserver.retention_days)
+        self.fields["authserver.retention_days"] = keep
+        form.addRow("Keep the tenant log for", keep)
         return page
 
     def _app_tab(self) -> QWidget:
@@ -236,7 +244,9 @@ class SettingsDialog(QDialog):
                 allowed_client_ids=tuple(p for p in re.split(r"[,\s]+", text("authserver.allowed_client_ids")) if p),
                 rate_limit=f["authserver.rate_limit"].value(),  # type: ignore[attr-defined]
                 rate_burst=f["authserver.rate_burst"].value(),  # type: ignore[attr-defined]
-                max_connections=f["authserver.max_connections"].value()),  # type: ignore[attr-defined]
+                max_connections=f["authserver.max_connections"].value(),  # type: ignore[attr-defined]
+                database=_opt(text("authserver.database")),
+                retention_days=f["authserver.retention_days"].value()),  # type: ignore[attr-defined]
         )
 
     def save(self) -> None:
