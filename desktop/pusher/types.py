@@ -21,7 +21,7 @@ class State(enum.StrEnum):
 
 @dataclass(slots=True, frozen=True)
 class Options:
-    """Timers of a connection, in seconds. The backoff is short on purpose: see ``core.retry_delay``."""
+    """Timers of a connection, in seconds. The backoff is short on purpose: see ``retry.retry_delay``."""
 
     activity_timeout: float = 120.0
     pong_timeout: float = 30.0
