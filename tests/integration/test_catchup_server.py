@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from keyring.backends.null import Keyring as NullKeyring
 from support.auth0_log_samples import as_array
 from support.auth0_management_standin import ManagementStandin
+from support.cli_process import CliProcess
 from support.logstream_server import LogStreamServer, access_token
 from support.oidc_provider import OidcProvider
 from support.soketi import Soketi
@@ -131,3 +132,39 @@ def test_login_feed_server_fills_the_gap_left_while_it_was_stopped(
     finally:
         server.close()
     assert api.client_secret not in server.describe()
+
+
+class BackfillServer(LogStreamServer):
+    """``login-feed server --backfill-since 2026-08-01`` (the support class starts it without the option)."""
+
+    def start(self) -> BackfillServer:
+        self.process = process = CliProcess(["--data-dir", self.data_dir, "--config", self.config, "server",
+                                             "--port", str(self.port), "--backfill-since", "2026-08-01"], self.env)
+        self.runs.append(process)
+        wait_until(lambda: self._healthy() or process.process.poll() is not None, 30, message=process.describe)
+        assert process.process.poll() is None, process.describe()
+        return self
+
+
+@pytest.mark.integration
+def test_login_feed_server_backfill_since_seeds_a_new_store(
+        api: ManagementStandin, soketi: Soketi, oidc_provider: OidcProvider, tmp_path: Path) -> None:
+    api.seed(40, start=AUG_1 - timedelta(days=1))
+    wanted = {e["log_id"] for e in api.seed(150, start=AUG_1)}
+    server = BackfillServer(tmp_path, oidc_provider, soketi)
+    with server.config.open("a", encoding="utf-8") as config:
+        config.write(f'\n[auth0_management]\ndomain = "{api.base_url}"\nclient_id = "{api.client_id}"\n')
+    server.env["LOGIN_FEED_AUTH0_CLIENT_SECRET"] = api.client_secret
+    token = access_token(oidc_provider)
+    try:
+        server.start()
+
+        def stored() -> set[str]:
+            return {e["log_id"] for e in server.get("/events?limit=1000", token)["events"]}
+
+        wait_until(lambda: stored() == wanted, 60, message=lambda: f"{len(stored())} events\n{server.describe()}")
+        assert server.stop() == 0
+    finally:
+        server.close()
+    print(server.describe())
+    assert "backfill" in server.describe() and api.client_secret not in server.describe()
