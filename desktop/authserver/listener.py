@@ -13,9 +13,10 @@ logs a traceback for each failed ``accept()``. So:
   close after ``keep_alive`` seconds (uvicorn);
 - at most ``max_connections`` open connections (uvicorn's ``limit_concurrency``: more get 503 and are closed)
   and a bounded listen backlog;
-- **quiet under pressure**: running out of file descriptors, the concurrency limit and bad requests are logged at
-  most a few times a minute per kind, without tracebacks, with a count of what was left out
-  (:class:`QuietLog`, a token bucket from :mod:`.ratelimit`).
+- **quiet under pressure**: running out of file descriptors is one warning line without a traceback, and it,
+  uvicorn's repeated warnings and errors (the concurrency limit, bad requests) and the event loop's errors are
+  each logged at most once a minute per kind, with a count of what was left out (:class:`QuietLog`, a token
+  bucket from :mod:`.ratelimit`).
 
 In production, put a reverse proxy (nginx, Caddy) in front for TLS and its own connection limits, and start the
 server with ``--proxy-headers`` so the access log shows the real client (see the README).
