@@ -10,6 +10,7 @@ dependency) and over real sockets with uvicorn.
 
 Layout: :mod:`.tokens` verifies Auth0 access tokens (RS256 via JWKS), :mod:`.policy` decides which channels a
 caller may join, :mod:`.profiles` finds the caller's name and email, :mod:`.pusher_api` publishes chat messages
-through the Pusher HTTP API, :mod:`.app` is the ASGI application and :mod:`.server` builds it from the
-configuration and serves it.
+through the Pusher HTTP API, :mod:`.params` reads request bodies (bounded, with a deadline), :mod:`.ratelimit`
+holds the per-user token buckets, :mod:`.app` is the ASGI application, :mod:`.listener` is uvicorn with limits
+for slow and idle clients, and :mod:`.server` builds the application from the configuration and serves it.
 """
