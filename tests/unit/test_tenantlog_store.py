@@ -170,3 +170,14 @@ def test_concurrent_adds_from_threads_lose_nothing(store: SqliteEventStore) -> N
     for thread in threads:
         thread.join()
     assert store.count() == 200
+
+
+def test_acknowledged_commits_wait_for_the_disk_and_publish_flags_do_not(store: SqliteEventStore) -> None:
+    def synchronous() -> int:
+        return int(store._db.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert synchronous() == 2  # FULL: an event acknowledged to Auth0 survives a power cut
+    store.add([ev("1")], NOW)
+    store.mark_published([e["cursor"] for e in store.unpublished(10)])
+    assert synchronous() == 2  # NORMAL was for the flag's commit only
+    assert store.unpublished(10) == []
