@@ -22,7 +22,8 @@ one row per ``log_id``).
 
 **Durability**: WAL with ``synchronous=FULL``: the log stream is acknowledged only after ``COMMIT`` returns, and
 Auth0 will not send an acknowledged event again, so a commit must survive a power cut, not only a ``kill -9``.
-One fsync per delivery (Auth0 batches records) is cheap.
+One fsync per delivery (Auth0 batches records) is cheap. The "published" flags commit without
+one (:meth:`SqliteEventStore.mark_published`): losing a flag only publishes an event again.
 
 **Migrations**: ``schema_migrations`` lists the versions applied; each migration runs in the same transaction as
 its row, so a crash mid-migration leaves the previous version intact. A file from a newer version is refused.
