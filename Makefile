@@ -56,6 +56,7 @@ demo: deps
 
 bench: deps
 	$(PY) bench/burst.py
+	$(PY) bench/tenant_log.py
 
 # The bundle is built from a clean virtual environment, so nothing from the development venv leaks in,
 # then checked: --version and --self-test from the bundle itself (offscreen; an explicit keyring choice,
