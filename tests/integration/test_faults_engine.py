@@ -171,9 +171,11 @@ def test_tail_says_one_line_per_outage_and_when_it_is_over(fresh_soketi: Soketi,
         assert json.loads(tail.wait_for_stdout_lines(1)[0])["user_id"] == "u1"
         tail.send_signal(signal.SIGTERM)
         assert tail.wait(10) == 0, tail.describe()
-    noted = [line for line in tail.stderr_lines if "connection lost" in line or "still trying" in line]
-    assert len(noted) == 1, noted
-    assert "without a close frame" in noted[0] or "connection lost: " in noted[0]
+    lost = [line for line in tail.stderr_lines if line.startswith("connection lost")]
+    assert len(lost) == 1, tail.stderr_lines
+    assert "without a close frame" in lost[0] or "connection lost: " in lost[0]
+    # Past 10 s (a very slow restart) the outage is also called "unavailable", once.
+    assert len([line for line in tail.stderr_lines if "still trying" in line]) <= 1, tail.stderr_lines
 
 
 def _connected_core() -> Harness:
