@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from desktop.config import save_config
 from desktop.config_schema import (
     Auth0Config,
+    Auth0ManagementConfig,
     AuthorizationConfig,
     AuthServerConfig,
     ChatConfig,
@@ -79,7 +80,8 @@ class SettingsDialog(QDialog):
         tabs = QTabWidget()
         tabs.addTab(self._pusher_tab(config.pusher), "Pusher")
         tabs.addTab(self._authorization_tab(config.authorization, config.auth0), "Sign-in && authorization")
-        tabs.addTab(self._channels_tab(config.feed, config.chat, config.authserver), "Channels && chat")
+        tabs.addTab(self._channels_tab(config.feed, config.chat, config.authserver, config.auth0_management),
+                    "Channels && chat")
         tabs.addTab(self._app_tab(), "App")
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
@@ -159,7 +161,8 @@ class SettingsDialog(QDialog):
         form.addRow("Scope", self._line("auth0.scope", auth0.scope))
         return page
 
-    def _channels_tab(self, feed: FeedConfig, chat: ChatConfig, authserver: AuthServerConfig) -> QWidget:
+    def _channels_tab(self, feed: FeedConfig, chat: ChatConfig, authserver: AuthServerConfig,
+                      management: Auth0ManagementConfig) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Feed channel", self._line("feed.channel", feed.channel))
@@ -199,6 +202,11 @@ class SettingsDialog(QDialog):
         keep.setValue(authserver.retention_days)
         self.fields["authserver.retention_days"] = keep
         form.addRow("Keep the tenant log for", keep)
+        form.addRow(QLabel("Catch-up from Auth0 (Management API; the secret from the environment or keyring)"))
+        form.addRow("Tenant domain", self._line("auth0_management.domain", management.domain, "example.eu.auth0.com"))
+        form.addRow("Client id", self._line("auth0_management.client_id", management.client_id))
+        form.addRow("Audience", self._line("auth0_management.audience", management.audience,
+                                           "https://<domain>/api/v2/"))
         return page
 
     def _app_tab(self) -> QWidget:
@@ -247,6 +255,9 @@ class SettingsDialog(QDialog):
                 max_connections=f["authserver.max_connections"].value(),  # type: ignore[attr-defined]
                 database=_opt(text("authserver.database")),
                 retention_days=f["authserver.retention_days"].value()),  # type: ignore[attr-defined]
+            auth0_management=Auth0ManagementConfig(domain=_opt(text("auth0_management.domain")),
+                                                   client_id=_opt(text("auth0_management.client_id")),
+                                                   audience=_opt(text("auth0_management.audience"))),
         )
 
     def save(self) -> None:
