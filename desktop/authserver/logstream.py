@@ -100,16 +100,17 @@ class TenantLog:
 
     # ---- the log stream ------------------------------------------------------------------------------------
 
-    def ingest(self, body: bytes) -> IngestResult:
+    def ingest(self, body: bytes, *, publish: bool = True) -> IngestResult:
         """Parse, normalise and commit one delivery (blocking); wakes the publisher after the commit.
+        ``publish=False`` stores without publishing (old events from a backfill: served by ``/events`` only).
 
         :raises BodyError: the body cannot be parsed (nothing stored).
         """
         parsed = parse_body(body)
         now = self.clock()
         events = [normalize(record, now, locate=self.locate) for record in parsed.records]
-        stored, duplicates = self.store.add(events, now)
-        if self.publisher is not None and stored:
+        stored, duplicates = self.store.add(events, now, published=not publish)
+        if self.publisher is not None and stored and publish:
             self.publisher.wake()
         if parsed.problems:
             log.warning("log stream: %d record(s) rejected, e.g. %s", parsed.rejected, "; ".join(parsed.problems))

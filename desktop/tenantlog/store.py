@@ -87,8 +87,9 @@ class Page(NamedTuple):
 class EventStore(Protocol):
     """The tenant log's storage, as the routes and the publisher need it (thread-safe)."""
 
-    def add(self, events: Sequence[Mapping[str, Any]], received_at: float) -> AddResult:
-        """Store v2 events (without cursor) in one transaction; ``log_id`` already stored counts as a duplicate."""
+    def add(self, events: Sequence[Mapping[str, Any]], received_at: float, *, published: bool = False) -> AddResult:
+        """Store v2 events (without cursor) in one transaction; ``log_id`` already stored counts as a duplicate.
+        ``published=True`` keeps them out of the outbox (e.g. a backfill of old events nobody needs live)."""
         ...
 
     def page(self, after: str | None, limit: int) -> Page:
@@ -168,16 +169,17 @@ class SqliteEventStore:
 
     # ---- EventStore ---------------------------------------------------------------------------------------
 
-    def add(self, events: Sequence[Mapping[str, Any]], received_at: float) -> AddResult:
-        rows = [(e["log_id"], e.get("user_id"), received_at, orjson.dumps(e)) for e in events]
+    def add(self, events: Sequence[Mapping[str, Any]], received_at: float, *, published: bool = False) -> AddResult:
+        flag = int(published)
+        rows = [(e["log_id"], e.get("user_id"), received_at, flag, orjson.dumps(e)) for e in events]
         if not rows:
             return AddResult(0, 0)
         with self._lock:
             before = self._db.total_changes
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany("INSERT INTO events (log_id, user_id, received_at, body) VALUES (?, ?, ?, ?) "
-                                     "ON CONFLICT (log_id) DO NOTHING", rows)
+                self._db.executemany("INSERT INTO events (log_id, user_id, received_at, published, body) "
+                                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (log_id) DO NOTHING", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):

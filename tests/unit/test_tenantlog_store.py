@@ -181,3 +181,10 @@ def test_acknowledged_commits_wait_for_the_disk_and_publish_flags_do_not(store: 
     store.mark_published([e["cursor"] for e in store.unpublished(10)])
     assert synchronous() == 2  # NORMAL was for the flag's commit only
     assert store.unpublished(10) == []
+
+
+def test_events_stored_as_published_stay_out_of_the_outbox(store: SqliteEventStore) -> None:
+    store.add([ev("old")], NOW, published=True)
+    store.add([ev("new")], NOW)
+    assert [e["log_id"] for e in store.unpublished(10)] == ["new"]
+    assert [e["log_id"] for e in store.page("0", 10).events] == ["old", "new"]
