@@ -239,3 +239,16 @@ def test_without_a_configured_token_the_stream_answers_503(signing_key: rsa.RSAP
     with TestClient(make_app(signing_key, TenantLog(store, None))) as plain:
         response = plain.post("/auth0/log-stream", content=b"[]", headers={"Authorization": ""})
         assert response.status_code == 503 and "LOGIN_FEED_LOG_STREAM_TOKEN" in response.text
+
+
+def test_a_chunked_body_is_cut_off_once_past_5_mb(client: TestClient, store: SqliteEventStore) -> None:
+    chunk = b"[" + b" " * (1024 * 1024 - 1)
+
+    def body() -> Iterator[bytes]:
+        yield chunk
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    response = client.post("/auth0/log-stream", content=body(), headers={"Authorization": STREAM_TOKEN})
+    assert response.status_code == 413 and "5 MB" in response.json()["error_description"]
+    assert store.count() == 0
