@@ -3,7 +3,9 @@
 Routes:
 
 - ``POST /pusher/auth``: form (as pusher-js sends) or JSON ``socket_id`` and ``channel_name`` ->
-  ``{"auth"}``, plus ``channel_data`` for presence and ``shared_secret`` for encrypted channels;
+  ``{"auth"}``, plus ``channel_data`` for presence and ``shared_secret`` for encrypted channels; or several
+  channels at once (``channel_name[0]``, ``channel_name[1]``, ... as the pusher-js-auth plugin sends them):
+  :mod:`.batch_auth`;
 - ``POST /pusher/user-auth``: ``socket_id`` -> ``{"auth", "user_data"}`` for user sign-in (the id is the token's
   ``sub``, escaped into Pusher's channel-name alphabet: see :func:`~.profiles.pusher_user_id`);
 - ``POST /message``: the chat sample's endpoint: ``message`` -> ``[chat] event`` on ``[chat] channel`` with
@@ -46,6 +48,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desktop.auth.common import clean_text
+from desktop.authserver.batch_auth import authorize_batch, batched_channel_names
 from desktop.authserver.logstream import TenantLog
 from desktop.authserver.params import (
     BODY_TIMEOUT,
@@ -128,7 +131,15 @@ class _Handlers:
         claims, token = await self._authenticate(request, _SIGNING)
         params = await read_params(request, self.body_timeout)
         socket_id = parse_socket_id(params.get("socket_id"))
+        batch = batched_channel_names(params)
+        if batch is not None:  # several channels at once (pusher-js-auth's format): see .batch_auth
+            return JSONResponse(await authorize_batch(
+                socket_id, batch, lambda channel: self._sign_channel(socket_id, channel, claims, token)))
         channel = parse_channel_name(params.get("channel_name"))
+        return JSONResponse(await self._sign_channel(socket_id, channel, claims, token))
+
+    async def _sign_channel(self, socket_id: str, channel: str, claims: dict[str, Any], token: str) -> dict[str, Any]:
+        """The policy check and the signature for one valid channel name (raises Forbidden or ApiError)."""
         self.policy.check(channel)
         channel_data = None
         if channel_kind(channel) is ChannelKind.PRESENCE:
@@ -139,7 +150,7 @@ class _Handlers:
                                          master_key=self.master_key)
         except ValueError as exc:  # e.g. a user id longer than presence channels allow
             raise ApiError(400, "invalid_request", str(exc)) from None
-        return JSONResponse(body)
+        return body
 
     async def user_auth(self, request: Request) -> Response:
         claims, token = await self._authenticate(request, _SIGNING)
