@@ -1,13 +1,13 @@
 """Feed events: turn whatever arrives on the feed channel into one flat, safe :class:`FeedEvent`.
 
-Producers differ (our v1 Action payload, the legacy rule's whole Auth0 user object, or garbage), so the
-rest of the app only ever sees this shape. :func:`normalise` never raises on any ``data``; anything it
-cannot read becomes type ``"unrecognised"`` with a ``reason`` and keeps the payload for inspection.
+Producers differ (our v1 Action payload, the legacy rule's whole Auth0 user object, the tenant log's v2
+``log-event`` (:mod:`.events_v2`), or garbage), so the rest of the app only ever sees this shape.
+:func:`normalise` never raises on any ``data``; anything it cannot read becomes type ``"unrecognised"`` with a
+``reason`` and keeps the payload for inspection.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Mapping
@@ -15,16 +15,20 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Literal
 
-FEED_EVENT_NAMES = ("user-signedUp", "user-loggedIn")
-MAX_FIELD_CHARS = 1000
-"""Longer strings are cut (with an ellipsis) so one hostile payload cannot blow up a row."""
+from desktop.feed.events_v2 import LOG_EVENT_NAME, v2_fields
+from desktop.feed.fields import MAX_FIELD_CHARS
+from desktop.feed.fields import count as _count
+from desktop.feed.fields import ident as _id
+from desktop.feed.fields import text as _text
+from desktop.feed.fields import timestamp as _timestamp
 
-EventType = Literal["signup", "login", "unrecognised"]
+FEED_EVENT_NAMES = ("user-signedUp", "user-loggedIn", LOG_EVENT_NAME)
+
+EventType = Literal["signup", "login", "login_failed", "signup_failed", "blocked", "mfa", "password", "logout",
+                    "account", "alert", "other", "unrecognised"]
 
 _TYPE_BY_EVENT: dict[str, EventType] = {"user-signedUp": "signup", "user-loggedIn": "login"}
 _V1_TYPES: dict[str, EventType] = {"signup": "signup", "login": "login"}
-_ELLIPSIS = "…"
-_SURROGATES = re.compile("[\ud800-\udfff]")
 # Line breaks and tabs read best as a space; other C0/C1 controls, DEL, bidi embeddings/overrides/isolates
 # (which can make a line lie about its content) and lone surrogates become U+FFFD.
 _BREAKS = re.compile("[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
@@ -54,6 +58,17 @@ class FeedEvent:
     received_at: str
     data: object = field(hash=False)
     reason: str | None = None
+    """Why an event is unrecognised; for a v2 event, Auth0's reason (``Wrong email or password.``)."""
+    # v2 (the tenant log) only; None for v1 events:
+    log_id: str | None = None
+    cursor: str | None = None
+    kind: str | None = None
+    """The kind as the server sent it (``type`` is ``other`` for a kind this version does not know)."""
+    outcome: str | None = None
+    """``success``, ``failure`` or ``warning``."""
+    label: str | None = None
+    code: str | None = None
+    device: str | None = None
 
 
 def format_utc(epoch_seconds: float) -> str:
@@ -75,58 +90,6 @@ def format_utc(epoch_seconds: float) -> str:
 
 
 _last_formatted = threading.local()
-
-
-def _clip(text: str) -> str:
-    if len(text) <= MAX_FIELD_CHARS and text.isascii():  # the common case, O(1): nothing to do
-        return text
-    if len(text) > MAX_FIELD_CHARS:
-        text = text[: MAX_FIELD_CHARS - 1] + _ELLIPSIS
-    return _SURROGATES.sub("\ufffd", text)  # unencodable: would break stdout, SQLite and Qt later
-
-
-def _text(value: object) -> str | None:
-    """A string field from the payload: strings (clipped); anything else None."""
-    return _clip(value) if isinstance(value, str) and value else None
-
-
-def _id(value: object) -> str | None:
-    """Like :func:`_text`, but integer ids (some producers send numbers) become their digits."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        # str() of a huge int is slow or refused outright; no real id is that long.
-        return str(value) if value.bit_length() <= 64 else None
-    return _text(value)
-
-
-def _count(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and 0 <= value < 2**63:
-        return value
-    return None
-
-
-def _timestamp(value: object) -> str | None:
-    """An ISO-8601 string normalised to UTC milliseconds; anything unparseable is dropped."""
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if _CANONICAL_UTC.fullmatch(value):  # what our Action sends: valid (parsed above) and already canonical
-        return value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
-    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00:00+01:00 falls off the calendar
-        return None
-
-
-_CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def _unrecognised(event: str, channel: str, data: object, received_at: str, reason: str) -> FeedEvent:
@@ -196,7 +159,20 @@ def _from_legacy(
     )
 
 
+def _from_v2(event: str, channel: str, data: Mapping[object, object], received_at: str) -> FeedEvent:
+    if "v" in data and (type(data.get("v")) is not int or data.get("v") != 2):
+        return _unrecognised(event, channel, data, received_at, "unsupported payload version")
+    values = v2_fields(data)
+    if isinstance(values, str):
+        return _unrecognised(event, channel, data, received_at, values)
+    return FeedEvent(event=event, channel=channel, received_at=received_at, data=data, **values)
+
+
 def _normalise(event: str, channel: str, data: object, received_at: str) -> FeedEvent:
+    if event == LOG_EVENT_NAME:
+        if not isinstance(data, Mapping):
+            return _unrecognised(event, channel, data, received_at, f"payload is {_describe(data)}, not an object")
+        return _from_v2(event, channel, data, received_at)
     kind = _TYPE_BY_EVENT.get(event)
     if kind is None:
         return _unrecognised(event, channel, data, received_at, "not a feed event")
@@ -249,8 +225,11 @@ def to_json_dict(ev: FeedEvent) -> dict[str, object]:
     return {name: getattr(ev, name) for name in _FIELD_NAMES}
 
 
+__all__ = ["FEED_EVENT_NAMES", "LOG_EVENT_NAME", "MAX_FIELD_CHARS", "FeedEvent", "format_utc", "normalise",
+           "to_json_dict", "to_text_line"]
 _FIELD_NAMES = tuple(f.name for f in fields(FeedEvent))
 _LABELS = {"signup": "SIGN UP", "login": "LOG IN ", "unrecognised": "UNRECOGNISED"}
+_OUTCOME_LABELS = {"failure": "FAILED ", "warning": "WARNING"}
 
 
 def _printable(text: str) -> str:
@@ -276,6 +255,12 @@ def to_text_line(ev: FeedEvent) -> str:
     when = ev.at or ev.received_at
     if ev.type == "unrecognised":
         line = f"{when}  {_LABELS[ev.type]}  {ev.event or '-'} on {ev.channel or '-'}: {ev.reason}"
+    elif ev.log_id is not None:  # v2: what happened in words, and why
+        what = f"{ev.label} — {ev.reason}" if ev.reason else ev.label
+        where = " ".join(p for p in (ev.country, ev.ip, ev.device) if p) or "-"
+        tag = _OUTCOME_LABELS.get(ev.outcome or "", _LABELS.get(ev.type, "EVENT  "))
+        tag = "BLOCKED" if ev.type == "blocked" else tag
+        line = f"{when}  {tag}  {_who(ev)}  {what}  {where}"
     else:
         line = f"{when}  {_LABELS[ev.type]}  {_who(ev)}  {ev.country or '-'}  {_via(ev)}"
     return _printable(line)

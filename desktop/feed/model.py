@@ -6,6 +6,7 @@ with control and bidi characters neutralised (:func:`plain_line`); a name like `
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 from collections.abc import Sequence
@@ -90,6 +91,7 @@ class FeedModel(QAbstractListModel):
         self._max_rows = max_rows
         self._rows: list[FeedEvent] = []
         self._blobs: list[str | None] = []  # search text, computed on first use (only while searching)
+        self._keys: list[float] = []  # -event_time of each row: ascending while the rows are in time order
 
     @property
     def max_rows(self) -> int:
@@ -129,31 +131,62 @@ class FeedModel(QAbstractListModel):
 
     # -- feed API ---------------------------------------------------------------------------------------
     def add_events(self, events: Sequence[FeedEvent]) -> None:
-        """Put ``events`` (oldest first) on top: one ranged removal of the oldest rows, one ranged insert."""
+        """Put ``events`` (oldest first) in time order: on top when they are the newest (the live case: one ranged
+        insert), else each where its time puts it (caught-up events, a producer whose clock lags), in as few
+        ranged inserts as there are runs; then the oldest rows beyond the cap go (one ranged removal)."""
         batch = list(events)
+        if not batch:
+            return
+        times = [-event_time(ev) for ev in batch]  # negated: the rows (newest first) ascend in these
+        if self._keys and max(times) > self._keys[0]:  # some are older than the newest row: merge
+            self._merge(batch, times)
+            self._trim(len(self._rows) - self._max_rows)
+            return
         if len(batch) > self._max_rows:  # only the newest can stay anyway
-            batch = batch[-self._max_rows:]
-        count = len(batch)
-        if not count:
+            batch, times = batch[-self._max_rows:], times[-self._max_rows:]
+        self._trim(len(self._rows) + len(batch) - self._max_rows)  # first: the view never holds more than the cap
+        batch.reverse()
+        times.reverse()
+        self.beginInsertRows(QModelIndex(), 0, len(batch) - 1)
+        self._rows[0:0] = batch
+        self._keys[0:0] = times
+        self._blobs[0:0] = [None] * len(batch)
+        self.endInsertRows()
+
+    def _trim(self, overflow: int) -> None:
+        """Remove the ``overflow`` oldest rows at the bottom (one ranged removal)."""
+        if overflow <= 0:
             return
         present = len(self._rows)
-        overflow = present + count - self._max_rows
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), present - overflow, present - 1)
-            del self._rows[present - overflow:]
-            del self._blobs[present - overflow:]
-            self.endRemoveRows()
-        batch.reverse()
-        self.beginInsertRows(QModelIndex(), 0, count - 1)
-        self._rows[0:0] = batch
-        self._blobs[0:0] = [None] * count
-        self.endInsertRows()
+        self.beginRemoveRows(QModelIndex(), present - overflow, present - 1)
+        del self._rows[present - overflow:]
+        del self._keys[present - overflow:]
+        del self._blobs[present - overflow:]
+        self.endRemoveRows()
+
+    def _merge(self, batch: list[FeedEvent], times: list[float]) -> None:
+        """Insert each event before the first row older than it (after rows of the same time: arrival order)."""
+        order = sorted(range(len(batch)), key=lambda i: (times[i], -i))  # newest first; later arrival first
+        runs: list[tuple[int, list[int]]] = []  # (row to insert before, batch indices), top to bottom
+        for i in order:
+            where = bisect.bisect_right(self._keys, times[i])
+            if runs and runs[-1][0] == where:
+                runs[-1][1].append(i)
+            else:
+                runs.append((where, [i]))
+        for where, members in reversed(runs):  # bottom first: the rows above keep their positions
+            self.beginInsertRows(QModelIndex(), where, where + len(members) - 1)
+            self._rows[where:where] = [batch[i] for i in members]
+            self._keys[where:where] = [times[i] for i in members]
+            self._blobs[where:where] = [None] * len(members)
+            self.endInsertRows()
 
     def clear(self) -> None:
         if not self._rows:
             return
         self.beginRemoveRows(QModelIndex(), 0, len(self._rows) - 1)
         self._rows.clear()
+        self._keys.clear()
         self._blobs.clear()
         self.endRemoveRows()
 

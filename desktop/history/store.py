@@ -31,13 +31,15 @@ from typing import Any
 
 from desktop import APP_NAME
 from desktop.feed.events import FeedEvent, format_utc
+from desktop.history.migrate import V2_INDEXES, migrate_1_to_2
 from desktop.history.rows import SELECT, from_row, insert_rows, to_row
 
 log = logging.getLogger(__name__)
 
 HISTORY_FILE_NAME = "history.sqlite3"
-SCHEMA_VERSION = 1
-"""Stored in SQLite's ``user_version``; a file from a newer Login Feed is refused rather than guessed at."""
+SCHEMA_VERSION = 2
+"""Stored in SQLite's ``user_version``; a file from a newer Login Feed is refused rather than guessed at.
+Version 2 added the tenant log's columns (``log_id`` unique, ``cursor``, ``kind`` ...); see :mod:`.migrate`."""
 PRUNE_CHUNK_ROWS = 10_000
 """Rows deleted per transaction by :meth:`HistoryStore.prune`, so a large prune never blocks writes for long."""
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # truncate the -wal file back to this after a checkpoint
@@ -63,7 +65,14 @@ CREATE TABLE IF NOT EXISTS events (
     ip TEXT,
     logins_count INTEGER,
     data TEXT,                       -- the decoded payload as JSON
-    reason TEXT
+    reason TEXT,
+    log_id TEXT,                     -- event v2 only (the tenant log): one row per log_id
+    cursor TEXT,
+    kind TEXT,
+    outcome TEXT,
+    label TEXT,
+    code TEXT,
+    device TEXT
 );
 CREATE INDEX IF NOT EXISTS events_received_at ON events(received_at);
 """
@@ -180,7 +189,9 @@ class HistoryStore:
         if version < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _SCHEMA.split(";"):
+                if version == 1:
+                    migrate_1_to_2(db)
+                for statement in (*_SCHEMA.split(";"), *V2_INDEXES):
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -279,6 +290,15 @@ class HistoryStore:
         finally:
             with contextlib.suppress(sqlite3.ProgrammingError):  # the store was closed first
                 cursor.close()
+
+    def newest_cursor(self) -> str | None:
+        """The newest tenant-log cursor stored (where catch-up starts), or None when there is none.
+
+        Cursors are opaque to clients, but this server's are decimal numbers: the longest, then the largest text.
+        """
+        row = self._db.execute("SELECT cursor FROM events WHERE cursor IS NOT NULL "
+                               "ORDER BY length(cursor) DESC, cursor DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])

@@ -337,6 +337,7 @@ def test_json_dict_has_every_field_and_is_serialisable() -> None:
     assert list(out) == [
         "event", "channel", "type", "user_id", "email", "name", "nickname", "picture", "connection",
         "client_name", "country", "city", "ip", "logins_count", "at", "received_at", "data", "reason",
+        "log_id", "cursor", "kind", "outcome", "label", "code", "device",
     ]  # fmt: skip
     assert out["data"] is payload
     assert json.loads(json.dumps(out)) == out
@@ -424,9 +425,10 @@ _event_names = st.sampled_from(FEED_EVENT_NAMES) | st.text(max_size=20)
 )
 def test_normalise_never_raises(event: str, channel: str, data: object, received_at: float) -> None:
     ev = normalise(event, channel, data, received_at)
-    assert ev.type in {"signup", "login", "unrecognised"}
+    assert ev.type in {"signup", "login", "unrecognised"} or ev.log_id is not None
     assert ev.reason != "could not read the payload"  # the safety net is not what saved us
-    assert (ev.type == "unrecognised") == (ev.reason is not None)
+    if ev.log_id is None:
+        assert (ev.type == "unrecognised") == (ev.reason is not None)
     assert ev.data is data
     line = to_text_line(ev)
     assert len(line.splitlines()) == 1
@@ -435,3 +437,55 @@ def test_normalise_never_raises(event: str, channel: str, data: object, received
     for value in to_json_dict(ev).values():
         if isinstance(value, str) and value is not data:
             assert len(value) <= MAX_FIELD_CHARS + len("2026-11-21T05:01:02.123Z")
+
+
+# --- event v2 (the tenant log) --------------------------------------------------------------------------
+
+
+def test_v2_failed_login_keeps_label_reason_device_and_place() -> None:
+    from support.v2_events import v2_payload
+
+    payload = v2_payload("fp", 7)
+    ev = normalise("log-event", CHANNEL, payload, RECEIVED)
+    assert (ev.type, ev.kind, ev.outcome, ev.code) == ("login_failed", "login_failed", "failure", "fp")
+    assert ev.label == "Failed login (wrong password)"
+    assert ev.reason == "Wrong email or password."
+    assert (ev.log_id, ev.cursor) == ("log-7", "7")
+    assert ev.device == "Chrome 120 / macOS"
+    assert ev.ip == "81.2.69.143" and ev.name == "new@test.com" and ev.email == "new@test.com"
+    assert ev.at == "2021-11-03T08:25:14.466Z"
+    assert ev.data is payload
+    line = to_text_line(ev)
+    assert "FAILED" in line and "Failed login (wrong password) — Wrong email or password." in line
+
+
+def test_v2_unknown_kind_is_shown_as_other_with_its_label() -> None:
+    payload = {"v": 2, "log_id": "L1", "cursor": "3", "kind": "quantum_login", "outcome": "maybe",
+               "label": "Quantum login", "code": "qz", "at": "2026-11-21T05:00:00.000Z"}
+    ev = normalise("log-event", CHANNEL, payload, RECEIVED)
+    assert (ev.type, ev.kind, ev.outcome, ev.label) == ("other", "quantum_login", None, "Quantum login")
+    assert ev.reason is None
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    ({"v": 2, "kind": "login"}, "v2 event without log_id"),
+    ({"v": 3, "log_id": "x"}, "unsupported payload version"),
+    ({"v": True, "log_id": "x"}, "unsupported payload version"),
+    ([1, 2], "payload is a list, not an object"),
+])
+def test_v2_that_cannot_be_read_is_unrecognised(data: object, why: str) -> None:
+    ev = normalise("log-event", CHANNEL, data, RECEIVED)
+    assert (ev.type, ev.reason) == ("unrecognised", why)
+
+
+_V2_KEYS = ("v", "log_id", "cursor", "code", "kind", "outcome", "label", "reason", "user_id", "user_name", "email",
+            "client_name", "connection", "ip", "country", "city", "device", "logins_count", "at")
+_v2ish = st.fixed_dictionaries({"v": st.just(2)}, optional=dict.fromkeys(_V2_KEYS[1:], _json))
+
+
+@given(data=_json | _v2ish, received_at=st.floats(min_value=0, max_value=4_102_444_800))
+def test_v2_normalise_never_raises(data: object, received_at: float) -> None:
+    ev = normalise("log-event", CHANNEL, data, received_at)
+    assert (ev.type == "unrecognised") == (ev.log_id is None)
+    assert len(to_text_line(ev).splitlines()) == 1
+    json.dumps(to_json_dict(ev))

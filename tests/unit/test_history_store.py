@@ -214,7 +214,8 @@ def test_database_settings_schema_and_permissions(tmp_path: Path) -> None:
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = {row[1] for row in db.execute("PRAGMA index_list(events)")}
-        assert indexes == {"events_received_at"}  # the only one a query uses (export --since, pruning)
+        # received_at: export --since and pruning; log_id: one row per tenant-log event; cursor: catch-up's start
+        assert indexes == {"events_received_at", "events_log_id", "events_cursor"}
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
         assert columns[:4] == ["id", "received_at", "at", "type"]
         assert {"data", "reason", "logins_count"} <= set(columns)
@@ -232,7 +233,8 @@ def test_the_unused_type_index_of_older_files_is_dropped(tmp_path: Path) -> None
         store.add_many([login(1)])
         store._db.execute("CREATE INDEX events_type ON events(type)")  # as the first versions made it
     with HistoryStore(path) as again:
-        assert {row[1] for row in again._db.execute("PRAGMA index_list(events)")} == {"events_received_at"}
+        indexes = {row[1] for row in again._db.execute("PRAGMA index_list(events)")}
+        assert indexes == {"events_received_at", "events_log_id", "events_cursor"}
         assert again.count() == 1
 
 
