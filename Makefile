@@ -14,6 +14,8 @@ QT_DEBS := libglib2.0-0 libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 
 	libxkbcommon-x11-0 libxcb-xkb1 fonts-dejavu-core
 # The tests' real Secret Service: a private D-Bus session bus with gnome-keyring on it (tests/support/secret_service.py).
 TEST_DEBS := dbus gnome-keyring
+# The scale-out tests' real PostgreSQL and Redis (tests/support/postgres.py, redis.py: private instances on free ports).
+TEST_DEBS += postgresql redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test lint demo bench bundle package clean

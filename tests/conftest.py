@@ -8,10 +8,13 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixture for every test
+from support.postgres import PostgresNotInstalledError, PostgresServer
+from support.redis import RedisNotInstalledError, RedisServer
 from support.soketi import SOKETI_SERVER_JS, Soketi, soketi_installed
 
 
@@ -51,3 +54,57 @@ def fresh_soketi() -> Iterator[Soketi]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster shared by the session (Debian's package, a temporary directory, a free port); tests
+    take a database of their own from ``postgres_url``. Fails (never skips) when PostgreSQL is not installed."""
+    server = PostgresServer()
+    try:
+        try:
+            server.start()
+        except PostgresNotInstalledError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database for this test alone (dropped afterwards)."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = postgres.create_database(name)
+    yield url
+    postgres.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis shared by the session (Debian's package, a free port, no persistence). Fails when not installed."""
+    server = RedisServer()
+    try:
+        try:
+            server.start()
+        except RedisNotInstalledError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def soketi_cluster(redis_server: RedisServer) -> Iterator[list[Soketi]]:
+    """Two soketi nodes clustered through the Redis adapter (a key prefix of this test's own), for kill and
+    restart tests too."""
+    _require_soketi()
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    nodes = [Soketi(redis=(redis_server.host, redis_server.port), cluster=prefix) for _ in range(2)]
+    try:
+        for node in nodes:
+            node.start()
+        yield nodes
+    finally:
+        for node in nodes:
+            node.close()

@@ -128,6 +128,17 @@ class ServerProcess(ABC):
         """Whether an answer to ``GET`` :attr:`ready_path` means ready (may raise ``ValueError``: not ready)."""
         return status == 200
 
+    def _probe_ready(self) -> str | None:
+        """One readiness check: None when ready, else why not. By default ``GET`` :attr:`ready_path` and
+        :meth:`_is_ready`; a server that speaks no HTTP (PostgreSQL, Redis) overrides this."""
+        try:
+            status, body = self._request("GET", self.ready_path, timeout=1.0)
+            if self._is_ready(status, body):
+                return None
+            return f"HTTP {status}: {body[:200]!r}"
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+
     @property
     def ports(self) -> tuple[int, ...]:
         """Every port the server listens on (all must be free before a start)."""
@@ -301,13 +312,9 @@ class ServerProcess(ABC):
                     f"{self.label} exited with code {code} before it was ready on {self.base_url}\n"
                     + self.output_tail()
                 )
-            try:
-                status, body = self._request("GET", self.ready_path, timeout=1.0)
-                if self._is_ready(status, body):
-                    return
-                last_error = f"HTTP {status}: {body[:200]!r}"
-            except (OSError, http.client.HTTPException, ValueError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
+            last_error = self._probe_ready()
+            if last_error is None:
+                return
             if time.monotonic() >= deadline:
                 raise self.error_type(
                     f"{self.label} was not ready at {self.ready_url} after {self.ready_timeout:g} s "

@@ -106,6 +106,8 @@ class Soketi(ServerProcess):
         extra_env: Mapping[str, str] | None = None,
         ready_timeout: float = 15.0,
         server_js: Path = SOKETI_SERVER_JS,
+        redis: tuple[str, int] | None = None,
+        cluster: str = "soketi",
     ) -> None:
         """Prepare (but do not start) a server.
 
@@ -117,11 +119,18 @@ class Soketi(ServerProcess):
             ``{"SOKETI_USER_AUTHENTICATION_TIMEOUT": "2000"}``; they override the defaults set here.
         :param ready_timeout: seconds to wait for ``GET /ready`` to answer 200 in :meth:`start`.
         :param server_js: soketi's ``bin/server.js``.
+        :param redis: ``(host, port)`` of a Redis: the node joins a cluster through soketi's Redis adapter
+            (``SOKETI_ADAPTER_DRIVER=redis``): an event published through any node reaches the subscribers of
+            every node, and channel and presence information covers them all.
+        :param cluster: the adapter's key prefix (``SOKETI_ADAPTER_REDIS_PREFIX``): nodes with the same prefix on
+            one Redis form one cluster, so tests sharing a Redis keep apart.
         """
         super().__init__(extra_env=extra_env, ready_timeout=ready_timeout)
         self.user_authentication = user_authentication
         self.debug = debug
         self.server_js = server_js
+        self.redis = redis
+        self.cluster = cluster
         self.port, self.metrics_port = free_loopback_ports(2)
         self._pusher: pusher.Pusher | None = None
 
@@ -153,7 +162,13 @@ class Soketi(ServerProcess):
         return [node, str(self.server_js), "start"]
 
     def server_environment(self) -> dict[str, str]:
-        return {
+        adapter = {} if self.redis is None else {
+            "SOKETI_ADAPTER_DRIVER": "redis",
+            "SOKETI_ADAPTER_REDIS_PREFIX": self.cluster,
+            "SOKETI_DB_REDIS_HOST": self.redis[0],
+            "SOKETI_DB_REDIS_PORT": str(self.redis[1]),
+        }
+        return adapter | {
             "SOKETI_HOST": self.host,
             "SOKETI_PORT": str(self.port),
             "SOKETI_METRICS_ENABLED": "false",
