@@ -1,0 +1,180 @@
+"""One alert per pattern: the open episodes of each rule and subject, their ids, and the alert events they emit.
+
+**Ids.** An alert's ``log_id`` is ``alert-`` and 32 hex digits of SHA-256 over the rule, the subject (an account,
+an IP, or ``tenant``) and the start of the window the pattern was first seen in (the trigger's ``at`` rounded down
+to the rule's window). Nothing else goes in: no counter, no clock, no process. So two server replicas running the
+same detector over the same store, in the store's order, compute the same ids for the same patterns, and the
+store's unique ``log_id`` keeps one alert (the same holds for a detector rebuilt from the store's recent events,
+as long as the replay starts before the episode did). Out-of-order arrival within the lateness moves the trigger
+by seconds, which rounds to the same window start except right at a window's edge.
+
+**Updates.** While the pattern goes on, further events join the same episode: the alert is emitted again with the
+same ``log_id``, a higher ``updates`` counter, ``last_at`` and the new totals, at most every
+``update_every_seconds`` of event time, and once more when the episode closes (``quiet_seconds`` without news)
+if anything was not yet told. The store should keep the alert with the highest ``updates`` for a ``log_id``.
+
+**Floods.** Above ``max_open_per_rule`` open episodes of one rule, new subjects join a single ``*`` episode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from desktop.feed.events import format_utc
+
+__all__ = ["MAX_LISTED_IDS", "RULES", "Episode", "Episodes", "Explain", "alert_id"]
+
+MAX_LISTED_IDS = 50
+MAX_LISTED = 10
+MAX_ALERT_BYTES = 7 * 1024
+RULES: dict[str, tuple[str, str]] = {  # rule: (label, severity)
+    "credential_stuffing": ("Credential stuffing", "high"),
+    "brute_force": ("Brute force on one account", "high"),
+    "impossible_travel": ("Impossible travel", "high"),
+    "breached_password": ("Breached password", "medium"),
+    "account_blocked": ("Account blocked by Auth0", "medium"),
+    "ip_blocked": ("IP address blocked by Auth0", "medium"),
+    "signup_burst": ("Signup burst from one IP", "medium"),
+}
+FOLDED = "*"
+Explain = Callable[["Episode"], str]  #: the one-line explanation of an episode, made when it is emitted
+
+
+def alert_id(rule: str, subject: str, window_start: float) -> str:
+    """The deterministic ``log_id`` of the alert for ``rule`` on ``subject`` first seen in the window starting then."""
+    text = f"{rule}\x1f{subject}\x1f{int(window_start)}"
+    return "alert-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class Episode:
+    """What is known of one pattern so far; ``updates`` is 0 on its first emission."""
+
+    __slots__ = ("count", "emitted_at", "explain", "first_at", "ips", "last_at", "log_id", "log_ids",
+                 "pending", "person", "place", "rule", "subject", "updates", "users", "window_start")
+
+    def __init__(self, rule: str, subject: str, at: float, window: float) -> None:
+        self.rule, self.subject = rule, subject
+        self.window_start = at - at % window
+        self.log_id = alert_id(rule, subject, self.window_start)
+        self.first_at = self.last_at = self.emitted_at = at
+        self.count = 0
+        self.updates = -1
+        self.pending = False
+        self.explain: Explain = _nothing
+        self.log_ids: list[str] = []
+        self.ips: list[str] = []
+        self.users: list[str] = []
+        self.person: tuple[str | None, str | None, str | None] = (None, None, None)
+        self.place: tuple[str | None, str | None] = (None, None)
+
+
+class Episodes:
+    """The open episodes; :meth:`note` and :meth:`close_quiet` return the alert events to store."""
+
+    def __init__(self, update_every: float, quiet: float, max_open: int, lateness: float = 0.0) -> None:
+        self._update_every = update_every
+        self._quiet = quiet
+        # An id's window is at most this wide, so an episode opened after one closed lands in a later window.
+        self._widest = max(1.0, quiet - lateness)
+        self._max_open = max_open
+        self._open: dict[tuple[str, str], Episode] = {}
+        self._per_rule: dict[str, int] = dict.fromkeys(RULES, 0)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def is_open(self, rule: str, subject: str) -> bool:
+        return (rule, subject) in self._open
+
+    def note(self, rule: str, subject: str, at: float, window: float, explain: Explain | None, *,
+             since: float | None = None, log_ids: Iterable[str], count: int | None = None,
+             ips: Iterable[str | None] = (),
+             users: Iterable[str | None] = (),
+             person: tuple[str | None, str | None, str | None] | None = None,
+             place: tuple[str | None, str | None] | None = None) -> dict[str, Any] | None:
+        """Record that ``rule`` matched for ``subject`` at ``at`` (its events since ``since``); the alert to emit now.
+
+        ``explain`` None keeps the episode's explanation (an event joining an alert already open).
+        """
+        since = at if since is None else since
+        key = (rule, subject)
+        episode = self._open.get(key)
+        if episode is None and self._per_rule[rule] >= self._max_open:
+            key = (rule, FOLDED)
+            episode = self._open.get(key)
+            explain = _folded(self._max_open, explain) if explain is not None else None
+        if episode is None:
+            episode = self._open[key] = Episode(rule, key[1], since, min(window, self._widest))
+            self._per_rule[rule] += 1
+        ids = list(log_ids)
+        episode.count += len(ids) if count is None else count
+        _extend(episode.log_ids, ids, MAX_LISTED_IDS)
+        _extend(episode.ips, ips, MAX_LISTED)
+        _extend(episode.users, users, MAX_LISTED)
+        if person is not None and episode.person == (None, None, None):
+            episode.person = person
+        if place is not None:
+            episode.place = place
+        episode.first_at = min(episode.first_at, since)
+        episode.last_at = max(episode.last_at, at)
+        if explain is not None:
+            episode.explain = explain
+        episode.pending = True
+        if episode.updates < 0 or at - episode.emitted_at >= self._update_every:
+            return self._emit(episode, at)
+        return None
+
+    def close_quiet(self, now: float) -> list[dict[str, Any]]:
+        """Close the episodes with no news since ``now - quiet``; their final updates, if any were untold."""
+        done = [key for key, episode in self._open.items() if episode.last_at < now - self._quiet]
+        alerts = []
+        for key in done:
+            episode = self._open.pop(key)
+            self._per_rule[episode.rule] -= 1
+            if episode.pending:
+                alerts.append(self._emit(episode, episode.last_at))
+        return alerts
+
+    def _emit(self, episode: Episode, at: float) -> dict[str, Any]:
+        episode.updates += 1
+        episode.emitted_at = at
+        episode.pending = False
+        label, severity = RULES[episode.rule]
+        explanation = episode.explain(episode)
+        user_id, user_name, email = episode.person
+        country, city = episode.place
+        alert: dict[str, Any] = {
+            "v": 2, "log_id": episode.log_id, "code": "alert", "kind": "alert", "outcome": "warning",
+            "label": label, "reason": explanation, "rule": episode.rule, "severity": severity,
+            "explanation": explanation, "subject": episode.subject,
+            "user_id": user_id, "user_name": user_name, "email": email,
+            "ip": episode.ips[0] if episode.ips else None, "ips": list(episode.ips), "users": list(episode.users),
+            "country": country, "city": city,
+            "at": format_utc(episode.first_at), "window_start": format_utc(episode.window_start),
+            "last_at": format_utc(episode.last_at), "updates": episode.updates, "count": episode.count,
+            "log_ids": list(episode.log_ids), "log_ids_count": episode.count,
+        }
+        while len(orjson.dumps(alert)) > MAX_ALERT_BYTES and len(alert["log_ids"]) > 1:
+            alert["log_ids"] = alert["log_ids"][: len(alert["log_ids"]) // 2]
+        return alert
+
+
+def _nothing(episode: Episode) -> str:
+    return ""
+
+
+def _folded(limit: int, inner: Explain) -> Explain:
+    """The explanation of the ``*`` episode that holds the subjects beyond ``max_open_per_rule``."""
+    return lambda episode: f"More than {limit} at once; the latest: {inner(episode)}"
+
+
+def _extend(target: list[str], items: Iterable[str | None], cap: int) -> None:
+    for item in items:
+        if len(target) >= cap:
+            return
+        if item and item not in target:
+            target.append(item[:256])
