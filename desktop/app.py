@@ -30,13 +30,15 @@ from desktop.config_schema import Config, ConfigError
 from desktop.connection import Connection, Live
 from desktop.engine import build_client, local_identity
 from desktop.history import HistoryNotice, HistoryWriter, history_path
+from desktop.log import install_window_hooks
 from desktop.pusher.client import PusherClient
 from desktop.secrets import SecretStore
 from desktop.signing.names import ChannelKind, channel_kind
-from desktop.ui.background import gui_caller, run_in_background
+from desktop.ui.background import run_in_background
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.status import ConnectionStatus
+from desktop.util import message
 
 log = logging.getLogger("desktop.app")
 
@@ -53,13 +55,14 @@ class LoginFeedApp:
         self.data_dir = data_dir
         self.prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
         self.secrets = SecretStore(os.environ)
-        post = gui_caller()  # the history's notices come from its writer thread
-        self.history = HistoryWriter.for_path(history_path(data_dir),
+        self.status = ConnectionStatus()
+        message.global_bridge().shown.connect(self.status.show_message)  # first: what any part tells the person
+        self._telling = True
+        self.history = HistoryWriter.for_path(history_path(data_dir),  # notices come from its thread
                                               keep_days=int(self.prefs.value("history/retention_days", 30)),
-                                              on_notice=lambda notice: post(self._history_notice, notice))
+                                              on_notice=tell_history_notice)
         self.feed = FeedPanel()
         self.chat = ChatPanel(config.chat)
-        self.status = ConnectionStatus()
         self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
         self.tray = self._make_tray()
         self.connection = Connection(persist=self.history.submit, parent=self.window)  # freed with it, here
@@ -113,12 +116,8 @@ class LoginFeedApp:
         self.apply_config(self.config)
 
     def _history_failed(self, exc: BaseException) -> None:
-        self.window.statusBar().showMessage(f"Could not read the history: {exc}", 10_000)
+        message.error(f"Could not read the history: {exc}", timeout_ms=10_000)
         self.apply_config(self.config)
-
-    def _history_notice(self, notice: HistoryNotice) -> None:
-        """The history failing (disk full), working again, or replaced (an unreadable file moved aside)."""
-        self.window.statusBar().showMessage(notice.message, 0 if notice.lasting else 30_000)
 
     # -- connection -------------------------------------------------------------------------------------
     def apply_config(self, config: Config) -> None:
@@ -167,7 +166,7 @@ class LoginFeedApp:
         self.window.set_signed_in(name, can_sign_in=True)
         self.chat.set_identity(name or "")
         if self.signin.keyring_warning:
-            self.status.showMessage(self.signin.keyring_warning, 15_000)
+            message.warning(self.signin.keyring_warning)
         self._connect()
 
     def sign_out(self) -> None:
@@ -176,7 +175,7 @@ class LoginFeedApp:
             return
         self._disconnect()
         self.window.set_signed_in(None, can_sign_in=True)
-        run_in_background(signin.logout, lambda result: self.status.showMessage(result.message, 10_000),
+        run_in_background(signin.logout, lambda result: message.info(result.message),
                           name="sign-out")
 
     def reconnect(self) -> None:
@@ -241,6 +240,9 @@ class LoginFeedApp:
         dialog.open()
 
     def shutdown(self) -> None:
+        if self._telling:
+            self._telling = False
+            message.global_bridge().shown.disconnect(self.status.show_message)
         self._disconnect()
         if not self.history.close(timeout=10.0):
             log.warning("the history could not be written completely before quitting")
@@ -248,8 +250,18 @@ class LoginFeedApp:
             self.tray.hide()
 
 
+def tell_history_notice(notice: HistoryNotice) -> None:
+    """The history failing (disk full: shown until the next notice), working again, or replaced (an
+    unreadable file moved aside). Called on the writer's thread: the message bridge takes it from there."""
+    if notice.lasting:
+        message.error(notice.message, lasting=True)
+    else:
+        message.warning(notice.message, timeout_ms=30_000)
+
+
 def run_window(config_path: Path | None, data_dir: Path | None) -> int:
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    install_window_hooks()  # Qt's warnings to the log; an uncaught exception is logged and told, not fatal
     qapp.setApplicationName("Login Feed")
     qapp.setOrganizationName("login-feed")
     qapp.setDesktopFileName("login-feed")  # Wayland matches the window to login-feed.desktop and its icon

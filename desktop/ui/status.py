@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QStatusBar, QWid
 
 from desktop.pusher.types import State, StateChanged
 from desktop.ui.text import plain
+from desktop.util.message import Message
 
 _STATE_TEXT = {
     State.INITIALIZED: "Not connected",
@@ -101,6 +102,12 @@ class ConnectionStatus(QStatusBar):
     def problem(self) -> str:
         """What keeps the feed from being live, as shown ("" when nothing does)."""
         return self._problem
+
+    @Slot(object)
+    def show_message(self, message: Message) -> None:
+        """A message from ``desktop.util.message`` (connected in ``desktop.app``): shown for its time, over
+        the state label; a problem that lasts is never a message (see the module)."""
+        self.showMessage(message.text, message.timeout_ms)
 
     def set_user(self, name: str | None) -> None:
         self.user_label.setText(f"Signed in as {name}" if name else "Not signed in")
