@@ -28,6 +28,7 @@ from support.window_app import SECRET_ENV, WAIT_MS, AppFactory, soketi_config, t
 
 from desktop.feed.events import FeedEvent, normalise
 from desktop.history import HistoryNotice, HistoryStore, HistoryWriter, history_path, open_store
+from desktop.util import message
 
 pytestmark = pytest.mark.integration
 
@@ -164,11 +165,16 @@ def test_the_window_starts_on_a_corrupt_history_says_so_and_records_into_a_fresh
     data_dir = tmp_path / "data"
     corrupt_copy(history_path(data_dir), "garbage")
     channel = f"private-login-feed-{uuid.uuid4().hex[:12]}"
-    app = make_app(soketi_config(soketi, tmp_path, feed_channel=channel), data_dir)
-    qtbot.waitUntil(lambda: "could not be read" in app.window.statusBar().currentMessage(), timeout=WAIT_MS)
-    message = app.window.statusBar().currentMessage()
+    told: list[message.Message] = []  # what the window's status bar was given (a later one may replace it)
+    message.global_bridge().shown.connect(told.append)
+    try:
+        app = make_app(soketi_config(soketi, tmp_path, feed_channel=channel), data_dir)
+        qtbot.waitUntil(lambda: any("could not be read" in m.text for m in told), timeout=WAIT_MS)
+    finally:
+        message.global_bridge().shown.disconnect(told.append)
+    text = next(m.text for m in told if "could not be read" in m.text)
     aside = [p.name for p in data_dir.iterdir() if p.name.startswith("history.sqlite3.unreadable-")]
-    assert len(aside) == 1 and aside[0] in message
+    assert len(aside) == 1 and aside[0] in text
     wait_connected(qtbot, app)
     trigger_many(soketi, channel, range(3))
     qtbot.waitUntil(lambda: len(app.feed.model.events()) == 3, timeout=WAIT_MS)
