@@ -108,9 +108,11 @@ class AlertDetector:
                 self._signup(event, at, high, out)
         elif code in self._instant:
             self._instant_alert(self._instant[code], code, event, at, out)
-        elif (self.config.impossible_travel and event.get("kind") == "login"
-              and event.get("outcome") == "success"):
-            self._login(event, at, out)
+        elif event.get("kind") == "login" and event.get("outcome") == "success":
+            if self.config.credential_stuffing:
+                self._stuffing.success(_str(event.get("ip")))
+            if self.config.impossible_travel:
+                self._login(event, at, out)
         counts["alerts"] += len(out) - before
 
     def _failed_login(self, event: Mapping[str, Any], at: float, high: float, out: list[Alert]) -> None:

@@ -4,9 +4,11 @@ Two signs, one alert for the tenant (subject ``tenant``), because a person acts 
 addresses:
 
 - **A few IPs**: per IP, the distinct accounts that failed (``fu``/``fp``) in the last ``stuffing_window_seconds``.
-  An IP with at least ``stuffing_min_accounts_per_ip`` is *hot*; when the ``stuffing_ips`` hottest together reach
-  ``stuffing_accounts``, it is stuffing. Per-IP tables are pruned lazily (at most twenty times a window), capped,
-  and evicted when idle.
+  An IP with at least ``stuffing_min_accounts_per_ip`` is *hot*, unless more people logged in from it than
+  accounts failed (an office or a carrier's NAT: dozens of colleagues, a few typos; an attacker's address
+  succeeds rarely). Successes count from the IP's first failure until it is forgotten. When the ``stuffing_ips``
+  hottest together reach ``stuffing_accounts``, it is stuffing. Per-IP tables are pruned lazily (at most twenty
+  times a window), capped, and evicted when idle.
 - **A surge**: failures per minute (by ``at``) in the window against the mean of the ``stuffing_baseline_seconds``
   before it. Minutes during an open stuffing alert are left out of the baseline so a long attack does not become
   the norm, and the surge rule waits for ten minutes of history: a fresh detector knows no usual rate.
@@ -35,11 +37,12 @@ class Verdict(NamedTuple):
 
 
 class _Ip:
-    __slots__ = ("accounts", "pruned_at")
+    __slots__ = ("accounts", "pruned_at", "successes")
 
     def __init__(self) -> None:
         self.accounts: dict[str, Hit] = {}
         self.pruned_at = 0.0
+        self.successes = 0
 
 
 class StuffingWatch:
@@ -64,6 +67,12 @@ class StuffingWatch:
         minute = int(at // 60)
         if self._first_minute is None or minute < self._first_minute:
             self._first_minute = minute
+
+    def success(self, ip: str) -> None:
+        """Someone logged in from ``ip``: counted only for an address that has failures."""
+        entry = self._ips.get(ip)
+        if entry is not None:
+            entry.successes += 1
 
     def failure(self, hit: Hit, account: str, high: float, is_open: bool) -> Verdict | bool:
         """Count one failed login; a :class:`Verdict` when it starts an attack, else whether one is going on."""
@@ -101,7 +110,7 @@ class StuffingWatch:
             for stale in [a for a, h in accounts.items() if h.at <= cutoff]:
                 del accounts[stale]
             entry.pruned_at = high
-        if len(accounts) >= low:
+        if len(accounts) >= low and entry.successes < len(accounts):
             self._hot[ip] = (len(accounts), high)
             return True
         self._hot.pop(ip, None)
