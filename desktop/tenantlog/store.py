@@ -12,8 +12,8 @@ assigns is larger than every cursor already committed, and no other transaction 
 larger one until it has committed: a reader that has seen cursor N will never later find a newly committed event
 below N. (That holds across processes too: the lock is on the file.) ``AUTOINCREMENT`` also guarantees that a
 cursor is never reused after retention deleted the newest rows. A PostgreSQL store cannot use a plain sequence
-this way (sequence values are handed out outside commit order) and will need its writers serialised at the
-point where the cursor is taken.
+this way (sequence values are handed out outside commit order): :mod:`desktop.tenantlog.pgstore` serialises its
+writers at the point where the cursor is taken.
 
 **The outbox**: each row has a ``published`` flag. The publisher reads unpublished rows after they committed, sends
 them and sets the flag, so an event acknowledged to Auth0 but not yet published survives a crash and goes out
@@ -37,7 +37,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -109,11 +109,23 @@ class EventStore(Protocol):
 
     def mark_published(self, cursors: Sequence[str]) -> None: ...
 
+    def claim(self, limit: int) -> contextlib.AbstractContextManager[list[dict[str, Any]]]:
+        """``with store.claim(n) as events:`` up to ``n`` of the oldest unpublished events that no other
+        publisher holds; flagged published when the block ends normally, left unpublished (and free) when it
+        raises. What the publisher uses: on PostgreSQL several replicas' publishers never hold the same event."""
+        ...
+
+    def check(self) -> None:
+        """Raise :class:`StoreError` when the store cannot be used right now (the health endpoint)."""
+        ...
+
     def prune(self, now: float) -> int:
         """Delete events received more than the retention period before ``now``; how many went."""
         ...
 
     def newest_log_id(self) -> str | None: ...
+
+    def count(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -234,6 +246,22 @@ class SqliteEventStore:
                     raise
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
+
+    @contextlib.contextmanager
+    def claim(self, limit: int) -> Iterator[list[dict[str, Any]]]:
+        """One process publishes from a SQLite file (its single publisher thread), so a claim is a read, and
+        the flags are set when the block ends normally."""
+        events = self.unpublished(limit)
+        yield events
+        if events:
+            self.mark_published([e["cursor"] for e in events])
+
+    def check(self) -> None:
+        try:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
 
     def prune(self, now: float) -> int:
         """Delete in chunks, so a large prune never holds the write lock (and the ingest) for long."""
