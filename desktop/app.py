@@ -34,11 +34,11 @@ from desktop.log import install_window_hooks
 from desktop.pusher.client import PusherClient
 from desktop.secrets import SecretStore
 from desktop.signing.names import ChannelKind, channel_kind
-from desktop.ui.background import run_in_background
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.status import ConnectionStatus
 from desktop.util import message
+from desktop.util.tasks import follow, run_task
 
 log = logging.getLogger("desktop.app")
 
@@ -108,8 +108,8 @@ class LoginFeedApp:
         self.window.show()
         limit = self.feed.model.max_rows
         future = self.history.recent(limit)  # runs on the writer's thread, after what is queued
-        run_in_background(lambda: list(reversed(future.result(timeout=30))), self._history_restored,
-                          self._history_failed, name="history-restore")
+        follow(future, lambda rows: self._history_restored(list(reversed(rows))), self._history_failed,
+               timeout_ms=30_000, owner=self.window)
 
     def _history_restored(self, rows: list) -> None:
         self.feed.add_events(rows)
@@ -175,8 +175,8 @@ class LoginFeedApp:
             return
         self._disconnect()
         self.window.set_signed_in(None, can_sign_in=True)
-        run_in_background(signin.logout, lambda result: message.info(result.message),
-                          name="sign-out")
+        run_task(signin.logout, lambda result: message.info(result.message),
+                 name="sign-out")
 
     def reconnect(self) -> None:
         """Reconnect (File menu, status bar, problem bar): a fresh engine with the current settings, after

@@ -27,7 +27,7 @@ from desktop.feed.pipe import FeedPipe
 from desktop.pusher.client import PusherClient
 from desktop.pusher.qtbridge import PusherBridge
 from desktop.pusher.types import ChannelEvent, State, StateChanged
-from desktop.ui.background import run_in_background
+from desktop.util.tasks import run_task
 
 log = logging.getLogger("desktop.app")
 
@@ -48,7 +48,7 @@ class Live(QObject):
         self.client = client
         self.feed_channel = feed_channel
         self.pipe = FeedPipe(feed_channel, persist=persist, parent=self)
-        self.bridge = PusherBridge(client, parent=self)
+        self.bridge = PusherBridge(client, parent=self, batches=False)  # batches: the pipe routes them
         client.on_batch(self.pipe.on_batch)
         self._owner = owner
         self.bridge.state_changed.connect(self._on_state)
@@ -102,15 +102,16 @@ class Connection(QObject):
     def restore(self, generation: int, signin: SignInManager) -> None:
         """Restore the stored sign-in off the GUI thread for ``generation`` (see ``restore_problem``)."""
         if self.is_current(generation):
-            run_in_background(signin.restore, lambda session: self._restored(generation, session),
-                              lambda exc: self._restore_failed(generation, signin, exc), name="restore-signin")
+            run_task(signin.restore, self._restored, lambda exc: self._restore_failed(generation, signin, exc),
+                     name="restore-signin", current=lambda: self.is_current(generation))
 
     def build(self, generation: int, build: Callable[[], PusherClient], feed_channel: str) -> None:
         """Run ``build`` off the GUI thread; attach and connect its client if ``generation`` is still current."""
         if not self.is_current(generation):
             return
-        run_in_background(build, lambda client: self._built(generation, client, feed_channel),
-                          lambda exc: self._build_failed(generation, exc), name="connect")
+        # Not ``current=``: a client built for an old generation must still be closed (``_built``).
+        run_task(build, lambda client: self._built(generation, client, feed_channel),
+                 lambda exc: self._build_failed(generation, exc), name="connect")
 
     def stop(self) -> None:
         """Detach and close the current connection; anything its generation still produces is dropped."""
@@ -136,13 +137,10 @@ class Connection(QObject):
         client.subscribe(feed_channel)
         client.connect()
 
-    def _restored(self, generation: int, session: object) -> None:
-        if self.is_current(generation):
-            (self.sign_in_needed if session is None else self.signed_in).emit()
+    def _restored(self, session: object) -> None:
+        (self.sign_in_needed if session is None else self.signed_in).emit()
 
     def _restore_failed(self, generation: int, signin: SignInManager, exc: BaseException) -> None:
-        if not self.is_current(generation):
-            return
         text, ask = restore_problem(exc, self.restore_retry_ms / 1000)
         self.stopped.emit(text)
         if ask:

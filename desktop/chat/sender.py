@@ -1,8 +1,9 @@
 """Sending chat messages: through the message endpoint (HTTP) or as client events on the chat channel.
 
 Both senders take ``send(message_id, text, name)`` on the GUI thread and return at once; the outcome
-arrives later as ``sent(message_id)`` or ``failed(message_id, reason)``. The signals are emitted from
-worker or engine threads; the sender lives in the GUI thread, so Qt queues them to GUI-thread receivers.
+arrives later as ``sent(message_id)`` or ``failed(message_id, reason)``, emitted on the GUI thread: worker
+and engine threads hand the outcome over with ``desktop.util.tasks.to_main``, which drops it once the sender
+is deleted (the window closed meanwhile).
 Reasons are for a person and never carry a token.
 """
 
@@ -14,11 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from desktop.chat.messages import client_event_name, outgoing_payload
 from desktop.util.http import HttpClient, HttpError
+from desktop.util.tasks import to_main
 
 if TYPE_CHECKING:
     from desktop.config_schema import ChatConfig
@@ -54,13 +55,8 @@ class ChatSender(QObject):
         """Stop; outcomes not yet reported are dropped."""
 
     def _emit(self, signal: SignalInstance, *args: str) -> None:
-        """Emit from any thread, unless the Qt object is already gone (the window closed meanwhile)."""
-        if not shiboken6.isValid(self):
-            return
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # deleted between the check and the emission
-            log.debug("chat sender deleted before it could report a result")
+        """Emit on the GUI thread, from any thread, unless the sender is gone by then."""
+        to_main(signal.emit, *args, owner=self)
 
 
 class EndpointSender(ChatSender):

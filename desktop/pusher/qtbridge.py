@@ -3,6 +3,11 @@
 The engine calls us on its own thread; Qt queues each emission to the receivers' (GUI) thread, so
 widgets are only ever touched there. One signal per batch keeps a burst of thousands of events to a
 handful of hand-offs.
+
+The window passes ``batches=False``: its batches go through ``desktop.feed.pipe.FeedPipe``, which routes
+them (feed rows to the feed, the rest to ``other_events``), so a second copy of every batch would be
+queued to nobody. ``events_received`` serves those who want every batch as it is (the chat's own
+integration test, tools).
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ class PusherBridge(QObject):
     #: :class:`StateChanged`
     state_changed = Signal(object)
 
-    def __init__(self, client: PusherClient, parent: QObject | None = None) -> None:
+    def __init__(self, client: PusherClient, parent: QObject | None = None, *, batches: bool = True) -> None:
         super().__init__(parent)
         self.client = client
-        client.on_batch(self._on_batch)
+        if batches:
+            client.on_batch(self._on_batch)
         client.on_state_change(self._on_state)
 
     def _on_batch(self, events: list[ChannelEvent]) -> None:

@@ -40,7 +40,7 @@ from desktop.config_schema import (
 )
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
-from desktop.ui.background import run_in_background
+from desktop.util.tasks import run_task
 
 
 def format_headers(headers: dict[str, str]) -> str:
@@ -276,8 +276,9 @@ class SettingsDialog(QDialog):
         secret = self.fields["secret.pusher"].text()  # type: ignore[attr-defined]
         if secret or master:
             self.save_button.setEnabled(False)
-            run_in_background(lambda: self._store_secrets(config.pusher.key, secret, master),
-                              lambda _: self._done(config), lambda exc: self._show_error(str(exc)), name="keyring")
+            run_task(lambda: self._store_secrets(config.pusher.key, secret, master),
+                     lambda _: self._done(config), lambda exc: self._show_error(str(exc)), name="keyring",
+                     owner=self)
         else:
             self._done(config)
 

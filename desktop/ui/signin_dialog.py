@@ -1,14 +1,15 @@
 """The sign-in dialog: the user code, big and selectable, with the URL, a QR code and the time left.
 
-A view only. It talks to a *flow* object (``desktop.auth.qtflow.SignInFlow``) through signals and two
-slots, so the dialog never waits on the network and tests can drive it with a stand-in flow.
+A view only. It talks to a *flow* object (``desktop.auth.qtflow.SignInFlow``, or any
+``SignInFlowSignals``) through signals and two slots, so the dialog never waits on the network and tests
+can drive it with a stand-in flow.
 """
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -21,26 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.auth.qtflow import SignInFlowSignals
 from desktop.ui.qr import qr_image
 from desktop.ui.text import plain
-
-
-class SignInFlowSignals(QObject):
-    """What the dialog listens to; a flow driver subclasses this and adds ``start``/``cancel`` slots."""
-
-    #: user_code, verification_uri, verification_uri_complete ("" when absent), expires_at (time.time())
-    code_ready = Signal(str, str, str, float)
-    #: display name, email
-    signed_in = Signal(str, str)
-    #: reason ("denied", "expired", "cancelled", "error"), message for a person
-    failed = Signal(str, str)
-
-    def start(self) -> None:
-        raise NotImplementedError
-
-    def cancel(self) -> None:
-        raise NotImplementedError
-
 
 
 class SignInDialog(QDialog):
