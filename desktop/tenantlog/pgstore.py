@@ -42,7 +42,7 @@ from psycopg_pool import ConnectionPool
 
 from desktop.tenantlog.store import MAX_PAGE, AddResult, Page, StoreError, parse_cursor
 
-__all__ = ["CURSOR_LOCK", "MIGRATIONS", "PostgresEventStore", "describe_url", "insert_events", "is_postgres_url"]
+__all__ = ["CURSOR_LOCK", "MIGRATIONS", "PostgresEventStore", "describe_url", "insert_events"]
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,6 @@ def insert_events(db: psycopg.Connection[Any], events: Sequence[Mapping[str, Any
     params = {"at": received_at, "published": published, "log_ids": [e["log_id"] for e in events],
               "user_ids": [e.get("user_id") for e in events], "bodies": [orjson.dumps(e) for e in events]}
     return db.execute(_INSERT, params).rowcount
-
-
-def is_postgres_url(database: str | None) -> bool:
-    return bool(database) and str(database).startswith(("postgresql://", "postgres://"))
 
 
 def describe_url(url: str) -> str:

@@ -43,7 +43,8 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-__all__ = ["DATABASE_FILE_NAME", "MAX_PAGE", "AddResult", "EventStore", "Page", "SqliteEventStore", "StoreError"]
+__all__ = ["DATABASE_FILE_NAME", "MAX_PAGE", "AddResult", "EventStore", "Page", "SqliteEventStore", "StoreError",
+           "is_postgres_url", "parse_cursor"]
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,11 @@ class SqliteEventStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def is_postgres_url(database: str | None) -> bool:
+    """``[server] database`` names a PostgreSQL database (:mod:`desktop.tenantlog.pgstore`), not a SQLite file."""
+    return bool(database) and str(database).startswith(("postgresql://", "postgres://"))
 
 
 def parse_cursor(text: str) -> int:

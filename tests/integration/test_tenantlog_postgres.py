@@ -250,3 +250,12 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password() -> None
     with pytest.raises(StoreError) as caught:
         PostgresEventStore(url, connect_timeout=2)
     assert "feed@127.0.0.1" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+def test_the_health_check_fails_when_the_database_goes_away(postgres: Any, postgres_url: str,
+                                                           replicas: Callable[[], PostgresEventStore]) -> None:
+    store = replicas()
+    store.check()
+    postgres.drop_database(postgres_url.rsplit("/", 1)[1])  # closes the store's connections, too
+    with pytest.raises(StoreError, match="PostgreSQL"):
+        store.check()
