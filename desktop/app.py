@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -29,6 +30,8 @@ from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.connection import Connection, Live
 from desktop.engine import build_client, local_identity
+from desktop.feed.catchup import SeenLogIds
+from desktop.feed.catchup_qt import CatchUpController
 from desktop.history import HistoryNotice, HistoryWriter, history_path
 from desktop.log import install_window_hooks
 from desktop.pusher.client import PusherClient
@@ -65,7 +68,10 @@ class LoginFeedApp:
         self.chat = ChatPanel(config.chat)
         self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
         self.tray = self._make_tray()
-        self.connection = Connection(persist=self.history.submit, parent=self.window)  # freed with it, here
+        self.seen = SeenLogIds()  # tenant-log events listed, across connections: each is listed once
+        self.connection = Connection(persist=self.history.submit, parent=self.window,  # freed with it, here
+                                     dedupe=self.seen)
+        self.catch_up = CatchUpController(self.window)
         self.signin: SignInManager | None = None
         self._connect_signals()
 
@@ -87,6 +93,9 @@ class LoginFeedApp:
         self.connection.feed_problem.connect(self.status.set_feed_problem)
         self.connection.sign_in_needed.connect(self.sign_in)
         self.connection.signed_in.connect(self._signed_in)
+        self.connection.feed_subscribed.connect(self.catch_up.start)
+        self.connection.state_changed.connect(self.catch_up.on_state)
+        self.catch_up.finished.connect(message.info)
         self.window.closing.connect(self.shutdown)
         self.chat.unread_changed.connect(self.window.set_unread)
         self.window.chat_dock.visibilityChanged.connect(self.chat.set_visible_in_window)
@@ -107,11 +116,16 @@ class LoginFeedApp:
         self.window.restore_layout()
         self.window.show()
         limit = self.feed.model.max_rows
-        future = self.history.recent(limit)  # runs on the writer's thread, after what is queued
-        follow(future, lambda rows: self._history_restored(list(reversed(rows))), self._history_failed,
+        # Both run on the writer's thread, in this order, after what is queued: where catch-up starts, the rows.
+        cursor = self.history.call(lambda store: store.newest_cursor())
+        future = self.history.recent(limit)
+        follow(future, lambda rows: self._history_restored(list(reversed(rows)), cursor), self._history_failed,
                timeout_ms=30_000, owner=self.window)
 
-    def _history_restored(self, rows: list) -> None:
+    def _history_restored(self, rows: list, cursor: Future[str | None] | None = None) -> None:
+        self.seen.add(ev.log_id for ev in rows)
+        if cursor is not None and cursor.done() and cursor.exception() is None:  # done: it ran before the rows
+            self.catch_up.set_start_cursor(cursor.result())
         self.feed.add_events(rows)
         self.apply_config(self.config)
 
@@ -135,6 +149,7 @@ class LoginFeedApp:
             self.signin = manager_from_config(config.auth0)
         except NotConfigured:
             self.signin = None
+        self.catch_up.configure_for(config, self.signin)  # local mode: no server to ask
         self.window.set_signed_in(None, can_sign_in=self.signin is not None)
         if self.signin is None:
             name = local_identity()["user_info"]["name"]
@@ -218,6 +233,7 @@ class LoginFeedApp:
     # -- events -----------------------------------------------------------------------------------------
     def _on_feed_events(self, rows: list) -> None:
         self.feed.add_events(rows)
+        self.catch_up.note_live(rows)
         signups = [row for row in rows if row.type == "signup"]
         if signups and self.tray is not None and self.prefs.value("notifications/signups", True, type=bool):
             self._notify(signups)
@@ -244,6 +260,7 @@ class LoginFeedApp:
             self._telling = False
             message.global_bridge().shown.disconnect(self.status.show_message)
         self._disconnect()
+        self.catch_up.close()
         if not self.history.close(timeout=10.0):
             log.warning("the history could not be written completely before quitting")
         if self.tray is not None:

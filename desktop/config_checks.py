@@ -333,7 +333,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "headers": Field(_headers, env="table"),
         "timeout": Field(_seconds, env="float"),
     },
-    "feed": {"channel": Field(_channel())},
+    "feed": {"channel": Field(_channel()), "events_endpoint": Field(_optional(_url))},
     "chat": {
         "channel": Field(_channel()),
         "event": Field(_text("an event name without spaces of at most 200 characters", max_len=200)),

@@ -92,6 +92,9 @@ class AuthorizationConfig:
 @dataclass(frozen=True)
 class FeedConfig:
     channel: str = "private-login-feed"
+    events_endpoint: str | None = None
+    """The tenant log's ``GET /events`` (remote mode); by default next to ``[authorization] endpoint``'s
+    ``/pusher/auth`` on the same server."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.auth.session import RefreshError
 from desktop.auth.signin import SignInManager
+from desktop.feed.catchup import SeenLogIds
 from desktop.feed.events import FeedEvent
 from desktop.feed.pipe import FeedPipe
 from desktop.pusher.client import PusherClient
@@ -42,12 +43,12 @@ class Live(QObject):
     """
 
     def __init__(self, owner: Connection, generation: int, client: PusherClient, feed_channel: str,
-                 persist: Persist | None) -> None:
+                 persist: Persist | None, *, dedupe: SeenLogIds | None = None) -> None:
         super().__init__(owner)
         self.generation = generation
         self.client = client
         self.feed_channel = feed_channel
-        self.pipe = FeedPipe(feed_channel, persist=persist, parent=self)
+        self.pipe = FeedPipe(feed_channel, persist=persist, parent=self, dedupe=dedupe)
         self.bridge = PusherBridge(client, parent=self, batches=False)  # batches: the pipe routes them
         client.on_batch(self.pipe.on_batch)
         self._owner = owner
@@ -78,10 +79,14 @@ class Connection(QObject):
     sign_in_needed = Signal()
     #: ``restore`` restored the sign-in: the window connects
     signed_in = Signal()
+    #: Live: its feed channel is subscribed (first, and again after every reconnect): time to catch up
+    feed_subscribed = Signal(object)
 
-    def __init__(self, persist: Persist | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, persist: Persist | None = None, parent: QObject | None = None, *,
+                 dedupe: SeenLogIds | None = None) -> None:
         super().__init__(parent)
         self._persist = persist
+        self._dedupe = dedupe
         self.generation = 0
         self.live: Live | None = None
         #: While the sign-in service cannot be reached, the stored sign-in is tried again this often (ms).
@@ -131,7 +136,7 @@ class Connection(QObject):
             log.info("dropped a connection built for settings that have changed since")
             client.close(timeout=0)  # never connected: nothing to wait for
             return
-        live = Live(self, generation, client, feed_channel, self._persist)
+        live = Live(self, generation, client, feed_channel, self._persist, dedupe=self._dedupe)
         self.live = live
         self.attached.emit(live)
         client.subscribe(feed_channel)
@@ -171,6 +176,7 @@ class Connection(QObject):
                 self.feed_problem.emit(describe_refusal(event.data))
             elif event.event == "pusher:subscription_succeeded":
                 self.feed_problem.emit("")
+                self.feed_subscribed.emit(live)
 
 
 def describe_refusal(data: Any) -> str:

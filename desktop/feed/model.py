@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -138,7 +139,8 @@ class FeedModel(QAbstractListModel):
         if not batch:
             return
         times = [-event_time(ev) for ev in batch]  # negated: the rows (newest first) ascend in these
-        if self._keys and max(times) > self._keys[0]:  # some are older than the newest row: merge
+        in_order = all(a >= b for a, b in itertools.pairwise(times))
+        if not in_order or (self._keys and times[0] > self._keys[0]):  # not simply newer, in order: merge
             self._merge(batch, times)
             self._trim(len(self._rows) - self._max_rows)
             return

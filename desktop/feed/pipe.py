@@ -10,17 +10,24 @@ thread is stalled, the engine thread waits too (back-pressure) until the GUI has
 then queue up before the engine, as raw frames, instead of growing this list without end, and none is
 dropped. ``close()`` ends the waiting for good (the connection is going away; what still comes is kept
 here without a bound, and ``flush_now`` delivers it). Pause is the feed panel's: it still gets every row.
+
+Caught-up events (:mod:`desktop.feed.catchup`) come in through :meth:`FeedPipe.on_caught_up`, on the catch-up
+thread, and take the same path as a burst: de-duplicated by ``log_id`` against what was already listed
+(``dedupe``, shared by every connection of the window), stored, then handed over in slices.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop.feed.events import FeedEvent, normalise
+from desktop.feed.catchup import SeenLogIds
+from desktop.feed.events import LOG_EVENT_NAME, FeedEvent, normalise
 from desktop.pusher.types import ChannelEvent
 
 log = logging.getLogger("desktop.feed")
@@ -44,8 +51,9 @@ class FeedPipe(QObject):
 
     def __init__(self, feed_channel: str, persist: Callable[[Sequence[FeedEvent]], None] | None = None,
                  parent: QObject | None = None, *, max_pending: int = MAX_PENDING,
-                 max_batch: int = MAX_BATCH) -> None:
+                 max_batch: int = MAX_BATCH, dedupe: SeenLogIds | None = None) -> None:
         super().__init__(parent)
+        self._dedupe = dedupe
         if max_pending < 1 or max_batch < 1:
             raise ValueError("max_pending and max_batch must be at least 1")
         self.feed_channel = feed_channel
@@ -73,11 +81,27 @@ class FeedPipe(QObject):
             else:
                 others.append(event)
         if rows:
+            self._take(rows)
+        if others:
+            self.other_events.emit(others)
+
+    def on_caught_up(self, payloads: Sequence[Mapping[str, Any]], received_at: float | None = None) -> int:
+        """Events v2 from the server's ``/events`` (oldest first), on the catch-up thread; returns how many
+        were new (not received live or caught up before). Nothing is taken once the pipe is closed: the
+        next connection catches up again."""
+        if self.closed:
+            return 0
+        now = time.time() if received_at is None else received_at
+        return self._take([normalise(LOG_EVENT_NAME, self.feed_channel, data, now) for data in payloads])
+
+    def _take(self, rows: list[FeedEvent]) -> int:
+        if self._dedupe is not None:
+            rows = self._dedupe.fresh(rows)
+        if rows:
             if self._persist is not None:
                 self._persist(rows)  # the writer's queue: non-blocking, and before anything can be lost
             self._hand_over(rows)
-        if others:
-            self.other_events.emit(others)
+        return len(rows)
 
     def _hand_over(self, rows: list[FeedEvent]) -> None:
         """Queue ``rows`` for the GUI, waiting while ``max_pending`` rows already wait (see the module)."""
@@ -98,6 +122,10 @@ class FeedPipe(QObject):
         """Rows waiting for the GUI."""
         with self._lock:
             return len(self._pending)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         """The connection is going away: the engine thread never waits here again (call before stopping it)."""

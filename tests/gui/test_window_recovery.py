@@ -6,7 +6,6 @@ stored sign-in, while a refused one asks for a new sign-in.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import socket
@@ -18,6 +17,7 @@ import keyring
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from support.cable import Cable
 from support.oidc_provider import OidcProvider
 from support.signin_helpers import LoginRun, MemoryKeyring, closing_manager
 from support.soketi import APP_SECRET, Soketi
@@ -210,67 +210,6 @@ def test_a_refused_restore_asks_to_sign_in_again_and_forgets_the_token(qtbot, tm
     for dialog in sign_in_dialogs():
         dialog.reject()
     assert app.status.state_label.text() == "Not signed in: the feed stays disconnected"
-
-
-class Cable:
-    """The network between the window and the sign-in service: a loopback TCP forwarder on a port of its own.
-    Unplugged, nothing listens there (connections are refused, as offline); plugged in, it forwards."""
-
-    def __init__(self) -> None:
-        self.port = closed_port()
-        self.target: int | None = None
-        self._plugged = False
-        self._sockets: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-
-    def plug(self) -> None:
-        server = socket.create_server(("127.0.0.1", self.port))
-        server.settimeout(0.1)  # the accept loop looks at ``_plugged`` this often
-        self._plugged = True
-        self._start(self._accept, server)
-
-    def unplug(self) -> None:
-        self._plugged = False
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        threads, self._threads = self._threads, []
-        for thread in threads:
-            thread.join(10)
-        for sock in sockets:
-            sock.close()
-
-    def _start(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name="test-cable", daemon=True)  # type: ignore[arg-type]
-        self._threads.append(thread)
-        thread.start()
-
-    def _accept(self, server: socket.socket) -> None:
-        with server:
-            while self._plugged:
-                try:
-                    conn, _ = server.accept()
-                except TimeoutError:
-                    continue
-                assert self.target is not None
-                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
-                for sock in (conn, upstream):
-                    sock.settimeout(None)
-                with self._lock:
-                    self._sockets += [conn, upstream]
-                self._start(self._pump, conn, upstream)
-                self._start(self._pump, upstream, conn)
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_WR)
 
 
 class ProviderBehind(OidcProvider):

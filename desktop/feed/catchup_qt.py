@@ -1,0 +1,143 @@
+"""The window's catch-up: after every subscription to the feed (the first and each reconnect), ask the tenant
+log for what was missed, on a worker thread (``run_task``, the window's one task relay), and say what
+came of it in the status bar.
+
+The cursor: at start the newest one in the history (:meth:`~desktop.history.store.HistoryStore.newest_cursor`);
+then the ``next`` of the last page of each finished catch-up, and, while the feed is in sync (a catch-up finished
+and the connection has not dropped since), the newest cursor of the live events. Events received live while a
+catch-up runs are not trusted to be contiguous, so they never move the cursor; duplicates are dropped by
+``log_id`` in the pipe. A catch-up asked for while one runs starts again when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.auth.signin import SignInManager
+from desktop.config_schema import Config
+from desktop.feed.catchup import CatchUpPager, events_url, newer_cursor
+from desktop.feed.catchup_io import Headers, fetch_missed, tenant_log_client
+from desktop.feed.events import FeedEvent
+from desktop.pusher.types import State, StateChanged
+from desktop.util.tasks import run_task
+
+log = logging.getLogger("desktop.feed")
+
+
+def caught_up_text(count: int, truncated: bool = False) -> str:
+    """The status bar's sentence after a catch-up that worked."""
+    if count == 0:
+        return "Caught up: nothing was missed while offline"
+    text = f"Caught up {count:,} event{'s' if count != 1 else ''} missed while offline"
+    return text + " (more remain: the next reconnect fetches them)" if truncated else text
+
+
+class CatchUpController(QObject):
+    """One per window; :meth:`configure` with the server's ``/events`` URL (None: local mode, nothing to ask)."""
+
+    #: the sentence to show when a catch-up ended (how many events, or why it failed)
+    finished = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.url: str | None = None
+        self.cursor: str | None = None
+        self._headers: Headers = dict
+        self._renew: Callable[[], None] | None = None
+        self._http = tenant_log_client()
+        self._running = False
+        self._again: object | None = None  # a Live that subscribed while a catch-up ran
+        self._in_sync = False
+        self.completed = 0
+        """Catch-ups finished (successfully or not), for tests and the log."""
+
+    def configure(self, url: str | None, headers: Headers = dict, renew: Callable[[], None] | None = None) -> None:
+        self.url, self._headers, self._renew = url, headers, renew
+        self._in_sync = False
+
+    def configure_for(self, config: Config, signin: SignInManager | None) -> None:
+        """The server of ``config`` (remote mode), asked with the signed-in user's bearer token and the
+        ``[authorization] headers``, as channel authorization is."""
+        fixed = dict(config.authorization.headers)
+
+        def headers() -> dict[str, str]:
+            if signin is None:
+                return fixed
+            return {**fixed, "Authorization": f"Bearer {signin.access_token()}"}
+
+        renew = None if signin is None else (lambda: signin.access_token(force_refresh=True) and None)
+        self.configure(events_url(config), headers, renew)
+
+    def on_state(self, change: StateChanged) -> None:
+        """Connected no more: live events may be missing from now on, until the next catch-up."""
+        if change.current is not State.CONNECTED:
+            self.connection_lost()
+
+    def set_start_cursor(self, cursor: str | None) -> None:
+        """The newest cursor in the history, read at start."""
+        self.cursor = newer_cursor(self.cursor, cursor)
+
+    def connection_lost(self) -> None:
+        self._in_sync = False
+
+    def note_live(self, rows: Sequence[FeedEvent]) -> None:
+        """Rows the window listed; while in sync their cursors move the start of the next catch-up."""
+        if not self._in_sync:
+            return
+        for ev in rows:
+            if ev.cursor is not None:
+                self.cursor = newer_cursor(self.cursor, ev.cursor)
+
+    def start(self, live: object) -> None:
+        """The feed of ``live`` (a :class:`desktop.connection.Live`) is subscribed: catch up."""
+        if self.url is None:
+            return
+        self._in_sync = False
+        if self._running:
+            self._again = live
+            return
+        self._running = True
+        pipe = live.pipe  # type: ignore[attr-defined]
+        url, headers, renew, http = self.url, self._headers, self._renew, self._http
+        pager = CatchUpPager(self.cursor)
+        counted = [0]
+
+        def on_page(page: list) -> None:
+            counted[0] += pipe.on_caught_up(page)
+
+        def work() -> CatchUpPager:
+            return fetch_missed(http, url, pager, headers, on_page, stop=lambda: pipe.closed, renew=renew)
+
+        run_task(work, lambda done: self._done(live, done, counted[0]),
+                 lambda exc: self._failed(live, exc, counted[0]), name="catch-up", owner=self)
+
+    def _done(self, live: object, pager: CatchUpPager, count: int) -> None:
+        self.cursor = newer_cursor(self.cursor, pager.cursor)
+        stale = live.pipe.closed  # type: ignore[attr-defined]
+        log.info("catch-up: %d new of %d events in %d pages; cursor %s", count, pager.fetched, pager.pages,
+                 self.cursor)
+        if not stale:
+            self._in_sync = not pager.truncated
+            self.finished.emit(caught_up_text(count, pager.truncated))
+        self._end()
+
+    def _failed(self, live: object, exc: BaseException, count: int) -> None:
+        log.warning("catch-up failed after %d new events: %s", count, exc)
+        if not live.pipe.closed:  # type: ignore[attr-defined]
+            extra = f" ({count:,} caught up before that)" if count else ""
+            self.finished.emit(f"Catch-up failed: {exc}{extra}. Events missed while offline may be missing; "
+                               "Reconnect tries again")
+        self._end()
+
+    def _end(self) -> None:
+        self._running = False
+        self.completed += 1
+        again, self._again = self._again, None
+        if again is not None and not again.pipe.closed:  # type: ignore[attr-defined]
+            self.start(again)
+
+    def close(self) -> None:
+        self._http.close()

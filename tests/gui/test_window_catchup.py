@@ -1,0 +1,156 @@
+"""Nothing missed (issue 12): the window against a real ``login-feed server``, a real soketi and a real OpenID
+provider. Events posted to the server's log stream while the window was closed are caught up at start; while the
+window's network to soketi is unplugged (a loopback cable in front of soketi; the server still publishes), events
+keep flowing through the server, and after the reconnect the window catches them up: the history holds every
+event exactly once, the feed lists each once, in time order, and the status bar says how many were caught up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from support.auth0_log_samples import as_array, record
+from support.cable import Cable
+from support.logstream_server import LogStreamServer
+from support.oidc_provider import OidcProvider
+from support.signin_helpers import LoginRun, MemoryKeyring, closing_manager
+from support.soketi import APP_ID, APP_KEY, Soketi
+from support.window_app import WAIT_MS, AppFactory
+
+from desktop.config import load_config, save_config
+from desktop.config_schema import (
+    Auth0Config,
+    AuthorizationConfig,
+    ChatConfig,
+    Config,
+    FeedConfig,
+    PusherConfig,
+)
+from desktop.history import history_path
+
+pytestmark = pytest.mark.integration
+CHANNEL = "private-login-feed"
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def make_app(qtbot) -> Iterator[AppFactory]:
+    factory = AppFactory(qtbot)
+    try:
+        yield factory
+    finally:
+        factory.close_all()
+
+
+@pytest.fixture
+def cable(soketi: Soketi) -> Iterator[Cable]:
+    cable = Cable()
+    cable.target = soketi.port
+    cable.plug()
+    try:
+        yield cable
+    finally:
+        cable.unplug()
+
+
+@pytest.fixture
+def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
+    (tmp_path / "server").mkdir()
+    server = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def remote_config(directory: Path, idp: OidcProvider, server: LogStreamServer, cable: Cable) -> Config:
+    config = Config(
+        auth0=Auth0Config(issuer=idp.issuer, client_id=idp.client_id, audience=idp.audience),
+        pusher=PusherConfig(key=APP_KEY, cluster=None, host="127.0.0.1", port=cable.port, tls=False, app_id=APP_ID),
+        authorization=AuthorizationConfig(mode="remote", endpoint=f"{server.base}/pusher/auth",
+                                          user_endpoint=f"{server.base}/pusher/user-auth"),
+        feed=FeedConfig(channel=CHANNEL),
+        chat=ChatConfig(send="endpoint", message_endpoint=f"{server.base}/message"),
+    )
+    return load_config(save_config(config, directory / "config.toml"), {})
+
+
+def sign_in_once(idp: OidcProvider, backend: MemoryKeyring) -> None:
+    """Signed in earlier (as ``login-feed login`` does): the refresh token waits in the keyring."""
+    with closing_manager(idp.issuer, idp.client_id, idp.audience, backend) as manager:
+        login = LoginRun(manager)
+        idp.approve(login.code().user_code, sub="auth0|support-sam")
+        login.result()
+
+
+def post(server: LogStreamServer, numbers: range, *, twice: bool = False) -> None:
+    """One failed login per number, ``log-<n>``, a second apart in Auth0's time (in a shuffled delivery)."""
+    records = [record("fp", log_id=f"log-{n:03d}", date=f"2026-11-21T05:{n // 60:02d}:{n % 60:02d}.000Z",
+                      user_name=f"user{n}@example.com") for n in numbers]
+    body = records[::-1] + (records[:1] if twice else [])  # out of order, and one sent twice, as Auth0 does
+    answer = server.post(as_array(body))
+    assert answer.status_code == 200, answer.text
+
+
+def listed(app) -> list[str]:
+    return [ev.log_id for ev in app.feed.model.events() if ev.log_id]
+
+
+def stored_log_ids(data_dir: Path) -> list[str]:
+    with sqlite3.connect(f"file:{history_path(data_dir)}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT log_id FROM events WHERE log_id IS NOT NULL ORDER BY log_id").fetchall()
+    db.close()
+    return [row[0] for row in rows]
+
+
+def test_events_missed_while_closed_and_while_unplugged_are_caught_up_once_in_time_order(
+        qtbot, tmp_path: Path, oidc_provider: OidcProvider, server: LogStreamServer, cable: Cable,
+        memory_keyring: MemoryKeyring, make_app) -> None:
+    sign_in_once(oidc_provider, memory_keyring)
+    post(server, range(1, 4))  # while the window is closed
+    data_dir = tmp_path / "data"
+    app = make_app(remote_config(tmp_path, oidc_provider, server, cable), data_dir)
+
+    qtbot.waitUntil(lambda: app.status.currentMessage() == "Caught up 3 events missed while offline",
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: listed(app) == ["log-003", "log-002", "log-001"], timeout=WAIT_MS)
+    assert app.feed.model.events()[0].label == "Failed login (wrong password)"
+
+    post(server, range(4, 6))  # live
+    qtbot.waitUntil(lambda: len(listed(app)) == 5, timeout=WAIT_MS)
+
+    cable.unplug()  # the window's network is cut; the server keeps receiving and publishing
+    qtbot.waitUntil(lambda: app.status.state_label.text() != "Connected", timeout=WAIT_MS)
+    post(server, range(6, 12), twice=True)
+    post(server, range(12, 14))
+    cable.plug()
+    qtbot.waitUntil(lambda: app.status.currentMessage() == "Caught up 8 events missed while offline",
+                    timeout=3 * WAIT_MS)
+    post(server, range(14, 16))  # live again
+    expected = [f"log-{n:03d}" for n in range(15, 0, -1)]
+    qtbot.waitUntil(lambda: len(listed(app)) >= 15, timeout=WAIT_MS)
+    assert listed(app) == expected  # each once, newest first: the caught-up ones where their time puts them
+    assert app.history.flush(timeout=10)
+    assert stored_log_ids(data_dir) == sorted(expected)
+
+    AppFactory.close(app)  # and a restart lists each once again, catching up from the newest stored cursor
+    post(server, range(16, 17))
+    again = make_app(remote_config(tmp_path, oidc_provider, server, cable), data_dir)
+    qtbot.waitUntil(lambda: again.status.currentMessage() == "Caught up 1 event missed while offline",
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: listed(again) == [f"log-{n:03d}" for n in range(16, 0, -1)], timeout=WAIT_MS)
