@@ -41,7 +41,7 @@ from support.logstream_server import STREAM_TOKEN, LogStreamServer  # noqa: E402
 from support.oidc_provider import OidcProvider  # noqa: E402
 from support.soketi import Soketi  # noqa: E402
 
-from desktop.simulate_logstream import LogStreamRecords  # noqa: E402
+from desktop.simulate.logstream import LogStreamRecords  # noqa: E402
 
 GOAL_RATE = 5_000
 GOAL_P99_MS = 250.0

@@ -93,13 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("server", "authserver"):
             return _authserver(args, config)
         if args.command == "simulate":
-            if args.source == "log-stream":
-                from desktop import simulate_logstream  # noqa: PLC0415 - keep `--help` fast
+            from desktop.simulate.command import main as simulate  # noqa: PLC0415 - keep `--help` fast
 
-                return simulate_logstream.main(config, args)
-            from desktop import simulate  # noqa: PLC0415 - keep `--help` fast
-
-            return simulate.main(config, args)
+            return simulate(config, args)
         from desktop import cli_auth  # noqa: PLC0415 - keep `--help` fast
 
         if args.command == "login":

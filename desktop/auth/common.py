@@ -11,19 +11,11 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from desktop.config_checks import is_loopback_host  # one definition of a loopback host
-
-DESCRIPTION_LIMIT = 200
+from desktop.util.text import clean_text
 
 
 class AuthError(Exception):
     """Base of every auth error; messages are safe to show and to log (no tokens, no codes)."""
-
-
-def clean_text(value: object, limit: int = DESCRIPTION_LIMIT) -> str:
-    """``value`` as one printable line of at most ``limit`` characters (provider text goes into messages)."""
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_url(url: str, what: str, error: type[AuthError]) -> str:

@@ -9,8 +9,9 @@ bounded header sizes come from it. Tests drive the app in-process with Starlette
 dependency) and over real sockets with uvicorn.
 
 Layout: :mod:`.tokens` verifies Auth0 access tokens (RS256 via JWKS), :mod:`.policy` decides which channels a
-caller may join, :mod:`.profiles` finds the caller's name and email, :mod:`.pusher_api` publishes chat messages
-through the Pusher HTTP API, :mod:`.params` reads request bodies (bounded, with a deadline), :mod:`.ratelimit`
-holds the per-user token buckets, :mod:`.app` is the ASGI application, :mod:`.listener` is uvicorn with limits
-for slow and idle clients, and :mod:`.server` builds the application from the configuration and serves it.
+caller may join, :mod:`.profiles` finds the caller's name and email (chat messages and the tenant log go out
+through :mod:`desktop.signing.pusher_http`, the one Pusher HTTP API client), :mod:`.params` reads request
+bodies (bounded, with a deadline), :mod:`.ratelimit` holds the per-user token buckets, :mod:`.app` is the ASGI
+application, :mod:`.listener` is uvicorn with limits for slow and idle clients, and :mod:`.server` builds the
+application from the configuration and serves it.
 """

@@ -47,7 +47,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desktop.auth.common import clean_text
 from desktop.authserver.batch_auth import authorize_batch, batched_channel_names
 from desktop.authserver.logstream import TenantLog
 from desktop.authserver.params import (
@@ -60,16 +59,17 @@ from desktop.authserver.params import (
 )
 from desktop.authserver.policy import ChannelPolicy, Forbidden
 from desktop.authserver.profiles import ProfileLookup, UserInfoFetcher, pusher_user_id
-from desktop.authserver.pusher_api import MAX_EVENT_DATA_BYTES, TriggerError
 from desktop.authserver.ratelimit import TokenBuckets, retry_after_header
 from desktop.authserver.tokens import AccessTokenVerifier, KeySetUnavailable, TokenRejected
 from desktop.config_schema import Config
 from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind, channel_kind, validate_channel_name
+from desktop.signing.pusher_http import MAX_EVENT_DATA_BYTES, TriggerError
 from desktop.signing.signatures import (
     channel_auth_response,
     encode_json_compact,
     user_auth_response,
 )
+from desktop.util.text import clean_text
 
 __all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "ApiError", "Trigger", "create_app"]
 
@@ -331,7 +331,7 @@ def create_app(
     :param secret: the Pusher app secret (from the keyring or ``LOGIN_FEED_PUSHER_SECRET``).
     :param master_key: the 32-byte encryption master key, or None (encrypted channels are then refused).
     :param verifier: checks the callers' access tokens.
-    :param trigger: publishes chat messages (``PusherTrigger``); None answers ``/message`` with 503.
+    :param trigger: publishes chat messages (``PusherHttpApi``); None answers ``/message`` with 503.
     :param userinfo: fetches ``/userinfo`` with a caller's token when the token has no name or email.
     :param profiles: a ready :class:`ProfileLookup` (tests); built from ``userinfo`` otherwise.
     :param clock: monotonic seconds, for the per-user rate limit.

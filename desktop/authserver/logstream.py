@@ -29,10 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from desktop.authserver.params import ApiError, read_body
-from desktop.authserver.pusher_api import PusherTrigger
 from desktop.config_checks import LOG_STREAM_TOKEN_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore, SecretsUnavailable
+from desktop.signing.pusher_http import PusherHttpApi
 from desktop.tenantlog.body import BodyError, parse_body
 from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
@@ -172,7 +172,7 @@ def _limit(text: str | None) -> int:
     return min(int(text) if len(text) <= 9 else MAX_PAGE, MAX_PAGE)
 
 
-def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherTrigger | None,
+def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherHttpApi | None,
                      env: Mapping[str, str] | None = None, secrets: SecretStore | None = None) -> TenantLog:
     """The store (``[server] database``, else ``tenant-log.sqlite3`` in the data directory), the stream token,
     the GeoIP database and the publisher (when the server can publish: ``[pusher] app_id``). Not started.

@@ -16,8 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from desktop.auth.common import clean_text
 from desktop.util.http import HttpClient
+from desktop.util.text import clean_text
 
 __all__ = ["PROFILE_FIELDS", "ProfileLookup", "UserInfoClient", "profile_fields", "pusher_user_id"]
 

@@ -22,18 +22,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import requests
 from starlette.applications import Starlette
 
 from desktop.auth.discovery import DiscoveryError, ProviderMetadata, discovery_url, parse_discovery
 from desktop.authserver.app import create_app
 from desktop.authserver.logstream import TenantLog, build_tenant_log
 from desktop.authserver.profiles import UserInfoClient
-from desktop.authserver.pusher_api import PusherTrigger
 from desktop.authserver.tokens import AccessTokenVerifier
 from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore
+from desktop.signing.pusher_http import PusherHttpApi
 from desktop.signing.signatures import decode_master_key
 from desktop.tenantlog.catchup import settings_from_config, start_catch_up
 from desktop.tenantlog.management import ManagementError
@@ -107,8 +106,8 @@ class Runtime:
     app: Starlette
     verifier: AccessTokenVerifier
     metadata: ProviderMetadata
-    trigger: PusherTrigger | None
-    sessions: list[HttpClient | UserInfoClient | requests.Session] = field(default_factory=list)
+    trigger: PusherHttpApi | None
+    sessions: list[HttpClient | UserInfoClient | PusherHttpApi] = field(default_factory=list)
     tenant_log: TenantLog | None = None
 
     def close(self) -> None:
@@ -133,8 +132,7 @@ def build_runtime(config: Config, secret: str, master_key: bytes | None,
             "accepts")
     pusher = config.require_pusher()
     discovery_http = HttpClient("the sign-in service", timeout=HTTP_TIMEOUT, max_bytes=_MAX_DOCUMENT_BYTES)
-    trigger_session = requests.Session()
-    sessions: list[HttpClient | UserInfoClient | requests.Session] = [discovery_http, trigger_session]
+    sessions: list[HttpClient | UserInfoClient | PusherHttpApi] = [discovery_http]
     kept: TenantLog | None = None
     try:
         metadata = discover(issuer, discovery_http)
@@ -142,8 +140,9 @@ def build_runtime(config: Config, secret: str, master_key: bytes | None,
             issuer, audience, lambda: _get_json(discovery_http, metadata.jwks_uri, "the JWKS"), clock)
         trigger = None
         if pusher.app_id:
-            trigger = PusherTrigger(pusher.http_api_base, pusher.app_id, pusher.key, secret, master_key=master_key,
-                                    session=trigger_session, clock=clock)
+            trigger = PusherHttpApi(pusher.http_api_base, pusher.app_id, pusher.key, secret, master_key=master_key,
+                                    clock=clock)
+            sessions.append(trigger)
         else:
             log.warning("[pusher] app_id is not set: POST /message will answer 503")
         userinfo = UserInfoClient(metadata.userinfo_endpoint)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from desktop.auth.common import clean_text
 from desktop.config_checks import is_loopback_host
 from desktop.tenantlog.paging import (
     TAKE,
@@ -35,6 +34,7 @@ from desktop.tenantlog.paging import (
     wrap,
 )
 from desktop.util.http import Answer, HttpClient, HttpError
+from desktop.util.text import clean_text
 
 __all__ = ["ManagementClient", "ManagementError", "ManagementSettings", "Step", "Stopped"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from desktop.auth.common import clean_text
 from desktop.tenantlog.body import MAX_LOG_ID_CHARS
+from desktop.util.text import clean_text
 
 __all__ = [
     "TAKE",

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from desktop.authserver.pusher_api import MAX_BATCH_EVENTS, TriggerError
+from desktop.signing.pusher_http import MAX_BATCH_EVENTS, TriggerError
 from desktop.tenantlog.store import EventStore
 
 __all__ = ["EVENT_NAME", "Publisher", "backoff_delay"]

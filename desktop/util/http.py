@@ -24,9 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import urllib3
 
-from desktop.auth.common import clean_text
 from desktop.util.deadline import deadline
 from desktop.util.http_pool import DeadlineAdapter
+from desktop.util.text import clean_text
 
 __all__ = ["ERROR_BODY_BYTES", "Answer", "HttpClient", "HttpError", "error_detail", "shown_url"]
 
@@ -107,16 +107,17 @@ def shown_url(url: str) -> str:
 class HttpClient:
     """Blocking requests to one service (``what`` names it in messages), thread-safe, keep-alive pooled.
 
-    ``timeout`` is the total deadline of one request; ``max_bytes`` the largest successful body accepted.
+    ``timeout`` is the total deadline of one request; ``max_bytes`` the largest successful body accepted;
+    ``pool_size`` the keep-alive connections kept per host (one per request in flight for a busy sender).
     """
 
     def __init__(self, what: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, pool_size: int = 10) -> None:
         self.what = what
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.session = session if session is not None else requests.Session()
-        adapter = DeadlineAdapter(max_retries=0)
+        adapter = DeadlineAdapter(max_retries=0, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         if self.session.verify is False:  # TLS verification is never off

@@ -72,6 +72,20 @@ class _QuietHeaderWarnings(logging.Filter):
 logging.getLogger("urllib3.connection").addFilter(_QuietHeaderWarnings())
 
 
+class _NoQueryInLog(logging.Filter):
+    """urllib3's pool logs each request's URL at DEBUG, query and all (Pusher's HTTP API carries its signature
+    there, other services a code or a token): cut every argument at its ``?``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "?" in a for a in record.args):
+            record.args = tuple(a.split("?", 1)[0] + "?…" if isinstance(a, str) and "?" in a else a
+                                for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NoQueryInLog())
+
+
 class DeadlineAdapter(HTTPAdapter):
     """``requests``' adapter with the watched connections, for direct and proxied requests alike."""
 

@@ -16,7 +16,7 @@ from desktop.feed.events import FeedEvent, format_utc, normalise
 from desktop.feed.model import FeedModel
 from desktop.feed.panel import CSV_COLUMNS, FeedPanel, spreadsheet_safe
 from desktop.feed.stats import parse_utc
-from desktop.simulate import SampleEvents
+from desktop.simulate.people import SampleEvents
 
 RECEIVED = "2026-11-21T13:30:20.000Z"
 NOW = parse_utc(RECEIVED) + 30

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.feed.events import FeedEvent, normalise
 from desktop.feed.panel import FeedPanel
-from desktop.simulate import SampleEvents
+from desktop.simulate.people import SampleEvents
 
 CHANNEL = "private-login-feed"
 

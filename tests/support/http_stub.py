@@ -190,6 +190,7 @@ class HttpStub:
         self._listener.settimeout(_POLL)
         self.port: int = self._listener.getsockname()[1]
         self._threads: list[threading.Thread] = []
+        self._live: set[socket.socket] = set()
         self._acceptor = threading.Thread(target=self._accept, name="test-http-stub", daemon=True)
 
     def url(self, path: str = "/") -> str:
@@ -229,6 +230,10 @@ class HttpStub:
         if self._acceptor.is_alive():
             self._acceptor.join(5)
         self._listener.close()
+        with self._lock:  # a keep-alive connection the client still holds: end it rather than wait it out
+            for sock in self._live:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         for thread in list(self._threads):
             thread.join(5)
 
@@ -256,6 +261,8 @@ class HttpStub:
             thread.start()
 
     def _serve(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._live.add(sock)
         try:
             sock.settimeout(5)
             if self._tls is not None:
@@ -286,6 +293,7 @@ class HttpStub:
         finally:
             with self._lock:
                 self._open -= 1
+                self._live.discard(sock)
 
 
 def _read_request(sock: socket.socket) -> StubRequest | None:
@@ -331,3 +339,11 @@ def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_pem, key_pem)
     return context, cert_pem
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound for a moment, then freed): connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

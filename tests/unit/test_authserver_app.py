@@ -20,9 +20,9 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when i
 
 from desktop.authserver.app import MAX_BODY_BYTES, create_app
 from desktop.authserver.profiles import ProfileLookup
-from desktop.authserver.pusher_api import TriggerError
 from desktop.authserver.tokens import AccessTokenVerifier
 from desktop.config_schema import Auth0Config, AuthServerConfig, ChatConfig, Config, PusherConfig
+from desktop.signing.pusher_http import TriggerError
 from desktop.signing.signatures import shared_secret, verify_channel_auth, verify_user_auth
 
 ISSUER = "https://tenant.example.auth0.com/"

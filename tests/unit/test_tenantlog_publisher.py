@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support.waiting import wait_until
 
-from desktop.authserver.pusher_api import TriggerError
+from desktop.signing.pusher_http import TriggerError
 from desktop.tenantlog.publisher import Publisher, backoff_delay
 from desktop.tenantlog.store import SqliteEventStore
 

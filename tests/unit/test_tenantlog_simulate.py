@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from desktop.simulate_logstream import Deliveries, LogStreamRecords
+from desktop.simulate.logstream import Deliveries, LogStreamRecords
 from desktop.tenantlog.body import parse_body
 
 

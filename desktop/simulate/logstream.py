@@ -2,11 +2,12 @@
 
 The pure part (:class:`LogStreamRecords`, :class:`Deliveries`) makes tenant-log records with a believable mix
 (mostly ``s``; some ``ss``, ``fp``, ``fu``, ``f``; a few ``limit_wc``, ``limit_mu``, ``pwd_leak``,
-``gd_auth_failed``, ``scp``, ``scpr``, ``slo``) for the sample people of :mod:`desktop.simulate`, and packs them
+``gd_auth_failed``, ``scp``, ``scpr``, ``slo``) for the sample people of :mod:`desktop.simulate.people`, and packs them
 the way Auth0 delivers: the three body formats, records out of order within and across deliveries, and now and
 then a record sent again (at least once). ``--scenario credential-stuffing`` adds a surge of ``fu``/``fp`` from a
 few addresses, with the blocks Auth0 answers them with. The driver sends each delivery with the stream token
-(``LOGIN_FEED_LOG_STREAM_TOKEN`` or the keyring) and, like Auth0, sends it again after anything but a 200.
+(``LOGIN_FEED_LOG_STREAM_TOKEN`` or the keyring) and, like Auth0, sends it again after anything but a 200;
+SIGINT or SIGTERM ends it after the delivery in hand (and what was held back), with the totals.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ import argparse
 import json
 import random
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, TextIO
-
-import requests
 
 from desktop.config_checks import LOG_STREAM_TOKEN_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore
-from desktop.simulate import SampleEvents, TokenBucket, iso_utc_ms
+from desktop.simulate.pacing import TokenBucket
+from desktop.simulate.people import SampleEvents, iso_utc_ms
+from desktop.util.http import HttpClient, HttpError
+from desktop.util.signals import stop_signals
 
 __all__ = ["DEFAULT_URL", "Deliveries", "Delivery", "LogStreamRecords", "main"]
 
@@ -166,25 +170,25 @@ class Totals:
     failed: int = 0
 
 
-def send(session: requests.Session, url: str, token: str, delivery: Delivery, totals: Totals, *,
+def send(http: HttpClient, url: str, token: str, delivery: Delivery, totals: Totals, *,
          attempts: int = 3, pause: float = 1.0) -> None:
     """POST one delivery; after anything but a 200, send it again (Auth0 tries three times)."""
     for attempt in range(1, attempts + 1):
         try:
-            with session.post(url, data=delivery.body, timeout=(5, 30), allow_redirects=False,
-                              headers={"Authorization": token, "Content-Type": "application/json"}) as answer:
-                if answer.status_code == 200:
-                    counts = answer.json()
-                    totals.stored += int(counts.get("stored", 0))
-                    totals.duplicates += int(counts.get("duplicates", 0))
-                    totals.rejected += int(counts.get("rejected", 0))
-                    totals.records += len(delivery.log_ids)
-                    return
-                reason = f"HTTP {answer.status_code}"
-                if answer.status_code == 401:
-                    raise Refused(f"the server refused the stream token (HTTP 401): check {LOG_STREAM_TOKEN_ENV}")
-        except (requests.RequestException, ValueError) as exc:
-            reason = type(exc).__name__
+            answer = http.post(url, data=delivery.body,
+                               headers={"Authorization": token, "Content-Type": "application/json"})
+            if answer.status == 200:
+                counts = answer.json_object()
+                totals.stored += int(counts.get("stored", 0))
+                totals.duplicates += int(counts.get("duplicates", 0))
+                totals.rejected += int(counts.get("rejected", 0))
+                totals.records += len(delivery.log_ids)
+                return
+            reason = f"HTTP {answer.status}"
+            if answer.status == 401:
+                raise Refused(f"the server refused the stream token (HTTP 401): check {LOG_STREAM_TOKEN_ENV}")
+        except (HttpError, ValueError) as exc:
+            reason = exc.message if isinstance(exc, HttpError) else type(exc).__name__
         if attempt < attempts:
             totals.retries += 1
             time.sleep(pause * attempt)
@@ -216,20 +220,19 @@ def main(config: Config, args: argparse.Namespace, *, stderr: TextIO | None = No
     print(f"simulate: posting {count or 'endless'} tenant-log records ({scenario}) to {url}, "
           f"{f'{rate:g}/s' if rate else 'as fast as possible'}", file=err, flush=True)
     made = 0
+    stop = threading.Event()
     try:
-        with requests.Session() as session:
-            while count is None or made < count:
+        with stop_signals(lambda _name: stop.set()), closing(HttpClient("the login-feed server", timeout=30.0)) as http:
+            while (count is None or made < count) and not stop.is_set():
                 size = batch_size if count is None else min(batch_size, count - made)
-                if bucket is not None:
-                    time.sleep(bucket.reserve(size))
+                if bucket is not None and stop.wait(bucket.reserve(size)):
+                    break
                 fresh = [next(records) for _ in range(size)]
                 made += size
                 for delivery in deliveries.pack(fresh):
-                    send(session, url, token, delivery, totals)
+                    send(http, url, token, delivery, totals)
             for delivery in deliveries.pack([]):  # whatever was held back
-                send(session, url, token, delivery, totals)
-    except KeyboardInterrupt:
-        pass
+                send(http, url, token, delivery, totals)
     except Refused as exc:
         print(f"login-feed: {exc}", file=err, flush=True)
         return 1
