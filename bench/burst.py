@@ -62,6 +62,11 @@ MAX_DRAIN_SECONDS = 120.0
 POLL = 0.01
 PIPE_SIZE = 1 << 20
 
+#: The workloads (``--workload``): the feed channel and ``trigger.mjs --workload`` of each.
+#: v1: our Action's payload on the private channel; legacy: the original rule's ~330-byte user profile on the
+#: original tutorial's public ``auth0`` channel (no signature, a different normalisation path).
+WORKLOADS = {"v1": CHANNEL, "legacy": "auth0"}
+
 
 
 # ---------------------------------------------------------------------------------------------- subscribers
@@ -104,7 +109,7 @@ def _venv_script(name: str) -> str:
     return found
 
 
-def build_specs(port: int, workdir: Path) -> dict[str, SubscriberSpec]:
+def build_specs(port: int, workdir: Path, channel: str = CHANNEL) -> dict[str, SubscriberSpec]:
     node = shutil.which("node")
     if node is None:
         raise HarnessError("`node` is not on PATH")
@@ -115,14 +120,14 @@ def build_specs(port: int, workdir: Path) -> dict[str, SubscriberSpec]:
         "pusherjs": SubscriberSpec(
             name="pusherjs",
             label="pusher-js 8.6 (Node)",
-            command=[node, str(BENCH_DIR / "pusherjs_subscriber.mjs"), str(port), CHANNEL, EVENT],
+            command=[node, str(BENCH_DIR / "pusherjs_subscriber.mjs"), str(port), channel, EVENT],
             subscribed_marker="SUBSCRIBED",
             payload_of=_payload_plain,
         ),
         "pysher": SubscriberSpec(
             name="pysher",
             label="pysher 1.0.8",
-            command=[sys.executable, str(BENCH_DIR / "pysher_subscriber.py"), str(port), CHANNEL, EVENT],
+            command=[sys.executable, str(BENCH_DIR / "pysher_subscriber.py"), str(port), channel, EVENT],
             subscribed_marker="SUBSCRIBED",
             payload_of=_payload_plain,
         ),
@@ -133,9 +138,9 @@ def build_specs(port: int, workdir: Path) -> dict[str, SubscriberSpec]:
                 _venv_script("login-feed"),
                 "--config", str(config),
                 "--data-dir", str(data_dir),
-                "tail", "--format", "jsonl",
+                "tail", "--format", "jsonl", "--channel", channel,
             ],
-            subscribed_marker=f"subscribed to {CHANNEL}",
+            subscribed_marker=f"subscribed to {channel}",
             payload_of=_payload_ours,
             env={"LOGIN_FEED_PUSHER_SECRET": APP_SECRET, "QT_QPA_PLATFORM": "offscreen"},
         ),
@@ -266,14 +271,14 @@ class RunningSubscriber:
 
 
 def run_trigger(port: int, count: int, rate: float, size: int, *, phase: str, concurrency: int,
-                batch: int) -> dict[str, Any]:
+                batch: int, workload: str = "v1") -> dict[str, Any]:
     """Run bench/trigger.mjs to completion; return its JSON summary plus its own CPU time (from wait4)."""
     node = shutil.which("node")
     if node is None:
         raise HarnessError("`node` is not on PATH")
     command = [
-        node, str(BENCH_DIR / "trigger.mjs"), str(port), str(count), f"{rate:g}", str(size), CHANNEL, EVENT,
-        "--concurrency", str(concurrency), "--batch", str(batch), "--phase", phase,
+        node, str(BENCH_DIR / "trigger.mjs"), str(port), str(count), f"{rate:g}", str(size), WORKLOADS[workload],
+        EVENT, "--concurrency", str(concurrency), "--batch", str(batch), "--phase", phase, "--workload", workload,
     ]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -402,7 +407,7 @@ def measure_subscriber(spec: SubscriberSpec, server: Soketi, args: argparse.Name
 
         if args.warmup:
             run_trigger(server.port, args.warmup, args.warmup_rate, args.size, phase="warmup",
-                        concurrency=args.concurrency, batch=args.batch)
+                        concurrency=args.concurrency, batch=args.batch, workload=args.workload)
             outcome = _wait_for_lines(sub, args.warmup, args.idle_timeout, time.time())
             if outcome != "complete":
                 print(f"   warning: warm-up {outcome} with {sub.count}/{args.warmup} lines", flush=True)
@@ -417,7 +422,7 @@ def measure_subscriber(spec: SubscriberSpec, server: Soketi, args: argparse.Name
         cpu0 = sub.cpu_seconds()
         window0 = time.monotonic()
         trigger = run_trigger(server.port, args.events, args.rate, args.size, phase="burst",
-                              concurrency=args.concurrency, batch=args.batch)
+                              concurrency=args.concurrency, batch=args.batch, workload=args.workload)
         print(
             f"   trigger: sent {trigger['sent']} in {trigger['seconds']:.2f} s "
             f"({trigger['achieved_rate']:,.0f} ev/s offered), waiting for the subscriber",
@@ -428,6 +433,7 @@ def measure_subscriber(spec: SubscriberSpec, server: Soketi, args: argparse.Name
         window = time.monotonic() - window0
         soketi_cpu = (sum(soketi_ps.cpu_times()[:2]) if soketi_ps else 0.0) - soketi_cpu0
         peak_rss = sub.peak_rss()
+        load = os.getloadavg()[0]  # the machine's 1-minute load when the burst ended: figures move with it
         exited_early = sub.process.poll() is not None
     except BaseException:
         sub.stop(5)
@@ -436,7 +442,7 @@ def measure_subscriber(spec: SubscriberSpec, server: Soketi, args: argparse.Name
     if exited_early:
         raise HarnessError(f"{spec.label} exited with code {code} during the burst\n" + sub.stderr_text())
 
-    raw_path = args.raw / f"{spec.name}.csv" if args.raw else None
+    raw_path = args.raw / f"{args.workload}-{spec.name}.csv" if args.raw else None
     result = analyse(sub, first_line, trigger["sent"], raw_path)
     cpu_raw = cpu1 - cpu0
     cpu_net = max(0.0, cpu_raw - idle_rate * window)
@@ -456,6 +462,7 @@ def measure_subscriber(spec: SubscriberSpec, server: Soketi, args: argparse.Name
             "cpu_seconds": cpu_net,
             "cpu_us_per_event": cpu_net / received * 1e6 if received else None,
             "peak_rss_bytes": peak_rss,
+            "load_average": load,
             "soketi_cpu_seconds": soketi_cpu,
             "stderr_tail": list(sub.stderr_tail)[-10:],
         }
@@ -463,7 +470,8 @@ def measure_subscriber(spec: SubscriberSpec, server: Soketi, args: argparse.Name
     lat = result["latency_ms"]
     print(
         f"   received {received}/{trigger['sent']} ({outcome}); p50 {_fmt(lat['p50'], 2)} ms, "
-        f"p99 {_fmt(lat['p99'], 2)} ms; CPU {_fmt(result['cpu_us_per_event'], 1)} us/event",
+        f"p99 {_fmt(lat['p99'], 2)} ms; CPU {_fmt(result['cpu_us_per_event'], 1)} us/event; "
+        f"load average {load:.1f}",
         flush=True,
     )
     return result
@@ -503,11 +511,12 @@ def print_table(results: dict[str, dict[str, Any]], args: argparse.Namespace, pa
     size = f"{payload_bytes:.0f}" if payload_bytes else "?"
     print(
         f"\nBurst: {args.events:,} events of ~{size} bytes offered at {args.rate:,.0f}/s "
-        f"(triggerBatch x{args.batch}, {args.concurrency} in flight), channel {CHANNEL}"
+        f"(triggerBatch x{args.batch}, {args.concurrency} in flight), "
+        f"workload {args.workload}, channel {WORKLOADS[args.workload]}"
     )
     header = (
         f"{'subscriber':<22} {'received':>13} {'lost':>6} {'offered/s':>9} {'recv ev/s':>9} "
-        f"{'p50 ms':>7} {'p99 ms':>8} {'max ms':>8} {'CPU us/ev':>9} {'peak RSS':>8}"
+        f"{'p50 ms':>7} {'p99 ms':>8} {'max ms':>8} {'CPU us/ev':>9} {'peak RSS':>8} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -517,7 +526,8 @@ def print_table(results: dict[str, dict[str, Any]], args: argparse.Namespace, pa
             f"{result['label']:<22} {result['received']:>6}/{result['sent']:<6} {result['lost']:>6} "
             f"{_fmt(result['trigger']['achieved_rate'], 0):>9} {_fmt(result['events_per_second'], 0):>9} "
             f"{_fmt(lat['p50'], 2):>7} {_fmt(lat['p99'], 2):>8} {_fmt(lat['max'], 1):>8} "
-            f"{_fmt(result['cpu_us_per_event'], 1):>9} {result['peak_rss_bytes'] / 2**20:>6.0f}MB"
+            f"{_fmt(result['cpu_us_per_event'], 1):>9} {result['peak_rss_bytes'] / 2**20:>6.0f}MB "
+            f"{result['load_average']:>5.1f}"
         )
     print("sharing the CPUs during each burst (CPU us per event sent):")
     for result in results.values():
@@ -587,6 +597,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give the subscriber a CPU of its own: subscriber on the last CPU, this harness, soketi and the "
         "trigger on the others (so every subscriber faces the same offered stream on the same core)",
     )
+    parser.add_argument(
+        "--workload", choices=("v1", "legacy", "both"), default="both",
+        help="v1 payloads on private-login-feed, the legacy ~330-byte Auth0 profile on the public auth0 channel, "
+        "or both, one after the other on the same soketi (default both)",
+    )
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     parser.add_argument("--raw", type=Path, metavar="DIR",
                         help="write one CSV per subscriber (seq, sent, received, latency) into DIR")
@@ -600,6 +615,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error("--pin needs at least 2 CPUs and `taskset` (util-linux)")
         args.subscriber_cpus = {cpus[-1]}
         os.sched_setaffinity(0, set(cpus[:-1]))  # soketi and the trigger inherit this mask
+    args.workloads = ["v1", "legacy"] if args.workload == "both" else [args.workload]
     args.subscriber_names = [name.strip() for name in args.subscribers.split(",") if name.strip()]
     known = {"pusherjs", "pysher", "ours"}
     unknown = [name for name in args.subscriber_names if name not in known]
@@ -612,47 +628,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results: dict[str, dict[str, Any]] = {}
     report: dict[str, Any] = {
         "args": {k: sorted(v) if isinstance(v, set) else str(v) if isinstance(v, Path) else v
                  for k, v in vars(args).items()}
     }
     report["versions"] = versions()
-    payload_bytes: float | None = None
+    by_workload: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
     failure: str | None = None
     began = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="burst-") as tmp, Soketi(user_authentication=False) as server:
-            specs = build_specs(server.port, Path(tmp))
             print(f"soketi on {server.http_url} (pid {server.pid})", flush=True)
             if args.soketi_warmup:
                 warm = run_trigger(server.port, args.soketi_warmup, args.rate, args.size, phase="warmup",
                                    concurrency=args.concurrency, batch=args.batch)
                 report["soketi_warmup"] = warm
                 print(f"soketi warm-up: {warm['sent']} events to nobody at {warm['achieved_rate']:,.0f}/s", flush=True)
-            failures: list[str] = []
-            for name in args.subscriber_names:
-                try:
-                    result = measure_subscriber(specs[name], server, args)
-                except HarnessError as exc:  # record it, measure the others, exit 1 at the end
-                    print(f"   FAILED: {exc}", flush=True)
-                    failures.append(f"{specs[name].label}: {exc}")
-                    continue
-                results[name] = result
-                payload_bytes = result["trigger"].get("mean_payload_bytes", payload_bytes)
-            if failures:
-                failure = "\n".join(failures)
+            for workload in args.workloads:
+                args.workload = workload
+                print(f"\n==== workload {workload} on {WORKLOADS[workload]}", flush=True)
+                specs = build_specs(server.port, Path(tmp), WORKLOADS[workload])
+                results: dict[str, dict[str, Any]] = {}
+                by_workload[workload] = {"channel": WORKLOADS[workload], "results": results}
+                for name in args.subscriber_names:
+                    try:
+                        results[name] = measure_subscriber(specs[name], server, args)
+                    except HarnessError as exc:  # record it, measure the others, exit 1 at the end
+                        print(f"   FAILED: {exc}", flush=True)
+                        failures.append(f"{workload}: {specs[name].label}: {exc}")
     except (HarnessError, SoketiError, OSError) as exc:
         failure = f"{type(exc).__name__}: {exc}"
     except KeyboardInterrupt:
         failure = "interrupted"
+    failure = "\n".join([*failures, *([failure] if failure else [])]) or None
 
-    report["results"] = results
-    report["ratios"] = ratios(results)
+    for workload, entry in by_workload.items():
+        results = entry["results"]
+        entry["ratios"] = ratios(results)
+        if results:
+            args.workload = workload
+            payload_bytes = next(iter(results.values()))["trigger"].get("mean_payload_bytes")
+            print_table(results, args, payload_bytes)
+    report["workloads"] = by_workload
     report["wall_seconds"] = time.monotonic() - began
     report["error"] = failure
-    if results:
-        print_table(results, args, payload_bytes)
     print(f"\nwall time {report['wall_seconds']:.1f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

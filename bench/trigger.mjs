@@ -1,7 +1,8 @@
 // Burst sender for bench/burst.py: publishes realistic v1 login events to soketi with the npm `pusher` SDK.
 //
 //   node bench/trigger.mjs PORT COUNT RATE SIZE CHANNEL EVENT [--concurrency 16] [--batch 10]
-//                          [--phase burst|warmup] [--app-id 1] [--key app-key] [--secret app-secret]
+//                          [--phase burst|warmup] [--workload v1|legacy] [--app-id 1] [--key app-key]
+//                          [--secret app-secret]
 //
 // - COUNT events are sent with `triggerBatch` (/batch_events), BATCH events per request, at most CONCURRENCY
 //   requests in flight over a keep-alive agent, paced so that event i is not sent before start + i / RATE.
@@ -11,7 +12,8 @@
 //     bench_phase    "warmup" on warm-up events only (the harness leaves them out of its figures),
 //     bench_sent_ns  wall-clock time in ns when the request carrying the event was built, from
 //                    performance.timeOrigin + performance.now() (sub-ms, same clock as Python's time.time()),
-//   and a `bench_pad` string that brings the JSON payload to SIZE bytes when the unpadded payload (~449 bytes)
+//   (`--workload legacy`: the original Auth0 rule's payload instead, the whole Auth0 user profile plus `country`,
+//   ~330 bytes before the bench fields), and a `bench_pad` string that brings the JSON payload to SIZE bytes when the unpadded payload (~449 bytes)
 //   is smaller (SIZE 0: never pad).
 // - Prints one JSON summary line on stdout at the end: {"sent", "failed", "requests", "seconds", ...}.
 //   Exit code 0 when every request succeeded, 1 when some failed, 2 on bad arguments.
@@ -28,7 +30,7 @@ function usage(message) {
 }
 
 const positional = [];
-const options = { concurrency: 16, batch: 10, phase: 'burst', 'app-id': '1', key: 'app-key', secret: 'app-secret' };
+const options = { concurrency: 16, batch: 10, phase: 'burst', workload: 'v1', 'app-id': '1', key: 'app-key', secret: 'app-secret' };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 1) {
   const arg = argv[i];
@@ -50,6 +52,7 @@ if (![port, count, rate, concurrency, batchSize].every((n) => Number.isFinite(n)
   usage('PORT, COUNT, RATE, SIZE, --concurrency and --batch must be positive numbers');
 }
 if (batchSize > 10) usage('--batch is at most 10 (Pusher and soketi limit)');
+if (!['v1', 'legacy'].includes(options.workload)) usage('--workload is v1 or legacy');
 
 // A keep-alive agent, as asked; note that soketi 1.6.1 ends every HTTP API response with `Connection: close`
 // (uWS `res.end(body, true)`), so each request opens a new TCP connection anyway. `connections` counts them.
@@ -104,6 +107,28 @@ function realisticPayload(seq, at) {
   };
 }
 
+// The original rule (`pusher.trigger('auth0', 'user-loggedIn', user)` with `user.country` added): the whole
+// Auth0 user object of a social login, as the rules runtime handed it over; ~330 bytes as JSON.
+function legacyProfile(seq, at) {
+  const first = FIRST[seq % FIRST.length];
+  const last = LAST[(seq >> 3) % LAST.length];
+  const nickname = first.toLowerCase();
+  const id = String(10000000 + seq);
+  const connection = CONNECTIONS[seq % 2];
+  return {
+    email: `${nickname}${seq % 1000}@example.com`,
+    name: `${first} ${last}`,
+    nickname,
+    picture: `https://s.gravatar.com/avatar/${((seq * 2654435761) >>> 0).toString(16).padStart(8, '0')}`,
+    identities: [{ provider: connection, user_id: id, connection }],
+    user_id: `${connection}|${id}`,
+    last_ip: `203.0.113.${seq % 250}`,
+    last_login: at,
+    logins_count: 2 + (seq % 500),
+    country: PLACES[seq % PLACES.length][0],
+  };
+}
+
 function nowNs() {
   // Wall clock with sub-ms resolution. A float above 2**53 ns: resolution ~0.25 us, plenty for ms latencies.
   // Always 19 digits for the next few centuries, so a payload's length does not depend on it.
@@ -116,7 +141,7 @@ const startedAt = `${new Date().toISOString().slice(0, 19)}Z`;
 const NS_DIGITS = String(nowNs()).length;
 const prefixes = new Array(count);
 for (let seq = 0; seq < count; seq += 1) {
-  const payload = realisticPayload(seq, startedAt);
+  const payload = options.workload === 'legacy' ? legacyProfile(seq, startedAt) : realisticPayload(seq, startedAt);
   payload.bench_seq = seq;
   if (options.phase !== 'burst') payload.bench_phase = options.phase;
   let prefix = JSON.stringify(payload).slice(0, -1);

@@ -1,16 +1,17 @@
 """``login-feed tail``: the live feed on stdout, one line per event, for scripts and terminals.
 
 The engine thread hands over batches; this (main) thread normalises and writes them, so a slow reader of
-our stdout slows only the writing, never the socket: nothing received is lost.
+our stdout slows only the writing, never the socket: nothing received is lost. Each batch (with any batches
+queued behind it) goes out in one ``write`` and is flushed at once: one system call per batch instead of one per
+event (``sys.stdout`` is unbuffered under ``PYTHONUNBUFFERED=1``), and never an event held back for a later one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
-import signal
 import sys
 from collections.abc import Callable
-from types import FrameType
 from typing import TextIO
 
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
@@ -19,6 +20,7 @@ from desktop.log import status
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged
 from desktop.signing.names import ChannelKind, channel_kind
+from desktop.util.signals import install_stop_handler
 
 
 class _Stop(Exception):
@@ -61,11 +63,12 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
     client.on_batch(on_batch)
     client.on_state_change(on_state)
     handle = client.subscribe(channel)
-    write = _json_writer(out) if fmt == "jsonl" else _text_writer(out)
-    restore = _install_signal_handlers(inbox)
+    encoding = (getattr(out, "encoding", None) if hasattr(out, "buffer") else None) or "utf-8"
+    encode = _json_encoder() if fmt == "jsonl" else _text_encoder(encoding)
+    restore = install_stop_handler(lambda _name: inbox.put(_Stop(0)))  # SIGINT/SIGTERM: a clean exit 0
     client.connect()
     try:
-        return _pump(inbox, channel, kind, write, out)
+        return _pump(inbox, channel, kind, encode, out)
     except BrokenPipeError:  # `login-feed tail | head`: the reader left; that is not an error
         _silence_stdout()
         return 0
@@ -75,63 +78,80 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
         del handle
 
 
+#: At most this many queued batches go into one write (bounds the memory of a catch-up write).
+MAX_BATCHES_PER_WRITE = 64
+
+
 def _pump(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop], channel: str, kind: ChannelKind,
-          write: Callable[[ChannelEvent], None], out: TextIO) -> int:
+          encode: Callable[[ChannelEvent], bytes], out: TextIO) -> int:
+    emit = _emitter(out)
     while True:
-        item = inbox.get()
-        if isinstance(item, _Stop):
-            if item.message:
-                status(item.message)
-            return item.code
-        for event in item:
-            name = event.event
-            if name == "pusher:subscription_succeeded":
-                encrypted = " (end-to-end encrypted)" if kind is ChannelKind.ENCRYPTED else ""
-                status(f"subscribed to {channel}{encrypted}")
-            elif name == "pusher:subscription_error":
-                data = event.data if isinstance(event.data, dict) else {}
-                # The engine's sentence says who refused and why (an HTTP status, a Pusher code ...).
-                status(f"login-feed: cannot subscribe to {channel}: {data.get('reason') or data.get('error')}")
-                return 1
-            elif not name.startswith("pusher:"):
-                write(event)
-        out.flush()
-        if hasattr(out, "buffer"):
-            out.buffer.flush()
+        items = [inbox.get()]
+        # Batches queued while we wrote the last ones go out together: a reader that fell behind catches up
+        # in large writes. Never waits for more: what has arrived is written now.
+        with contextlib.suppress(queue.Empty):
+            while len(items) < MAX_BATCHES_PER_WRITE:
+                items.append(inbox.get_nowait())
+        lines: list[bytes] = []
+        try:
+            for item in items:
+                if isinstance(item, _Stop):
+                    if item.message:
+                        status(item.message)
+                    return item.code
+                for event in item:
+                    name = event.event
+                    if not name.startswith("pusher:"):
+                        lines.append(encode(event))
+                    elif name == "pusher:subscription_succeeded":
+                        encrypted = " (end-to-end encrypted)" if kind is ChannelKind.ENCRYPTED else ""
+                        status(f"subscribed to {channel}{encrypted}")
+                    elif name == "pusher:subscription_error":
+                        data = event.data if isinstance(event.data, dict) else {}
+                        # The engine's sentence says who refused and why (an HTTP status, a Pusher code ...).
+                        status(f"login-feed: cannot subscribe to {channel}: {data.get('reason') or data.get('error')}")
+                        return 1
+        finally:  # what was read before a stop or a refusal is still written
+            if lines:
+                emit(b"".join(lines))
 
 
-def _json_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
-    """One JSON object per line, the shape ``login-feed export`` prints (one encoder serves both)."""
+def _emitter(out: TextIO) -> Callable[[bytes], None]:
+    """``emit(chunk)``: one write of ``chunk`` to ``out``'s bytes, flushed; partial writes are completed."""
     buffer = getattr(out, "buffer", None)
-    emit: Callable[[bytes], object] = buffer.write if buffer is not None else (
-        lambda data: out.write(data.decode("utf-8")))
+    if buffer is None:
+        def emit_text(chunk: bytes) -> None:
+            out.write(chunk.decode("utf-8"))
+            out.flush()
+        return emit_text
+    out.flush()  # anything written as text before goes first
 
-    def write(event: ChannelEvent) -> None:
+    def emit(chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            written = buffer.write(view)  # a raw (unbuffered) stream may take part of it
+            view = view[written or 0:]
+        buffer.flush()
+    return emit
+
+
+def _json_encoder() -> Callable[[ChannelEvent], bytes]:
+    """One JSON object per line, the shape ``login-feed export`` prints (one encoder serves both)."""
+    def encode(event: ChannelEvent) -> bytes:
         line = to_json_dict(normalise(event.event, event.channel or "", event.data, event.received_at))
         line["event"] = event.event
         if event.user_id is not None:
             line["user_id_sender"] = event.user_id
-        emit(json_line(line, event.data))
-    return write
+        return json_line(line, event.data)
+    return encode
 
 
-def _text_writer(out: TextIO) -> Callable[[ChannelEvent], None]:
-    def write(event: ChannelEvent) -> None:
-        out.write(to_text_line(normalise(event.event, event.channel or "", event.data, event.received_at)) + "\n")
-    return write
-
-
-def _install_signal_handlers(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop]) -> Callable[[], None]:
-    """SIGINT and SIGTERM end the tail cleanly with exit code 0."""
-    def stop(signum: int, frame: FrameType | None) -> None:
-        inbox.put(_Stop(0))
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return restore
+def _text_encoder(encoding: str = "utf-8") -> Callable[[ChannelEvent], bytes]:
+    """One human line per event, in the terminal's encoding (what it cannot show becomes ``?``)."""
+    def encode(event: ChannelEvent) -> bytes:
+        line = to_text_line(normalise(event.event, event.channel or "", event.data, event.received_at))
+        return (line + "\n").encode(encoding, "replace")
+    return encode
 
 
 def _silence_stdout() -> None:

@@ -14,7 +14,7 @@ from desktop.feed.events import FeedEvent, normalise, to_json_dict
 from desktop.history.export import CSV_HEADER, csv_row, jsonl_line, run_export, spreadsheet_safe, write_export
 from desktop.history.store import history_path, open_store
 from desktop.pusher.core import ChannelEvent
-from desktop.tail import _json_writer
+from desktop.tail import _json_encoder
 
 CHANNEL = "private-login-feed"
 T0 = 1_795_237_262.123  # 2026-11-21T05:01:02.123Z
@@ -68,12 +68,9 @@ def test_jsonl_is_one_to_json_dict_object_per_line_oldest_first(data_dir: Path) 
 
 
 def test_jsonl_lines_are_exactly_what_tail_prints(data_dir: Path) -> None:
-    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    write = _json_writer(stdout)
-    for ev in EVENTS:
-        write(ChannelEvent(ev.channel, ev.event, ev.data, None, T0))
-    stdout.flush()
-    tail_lines = stdout.buffer.getvalue().splitlines(keepends=True)  # type: ignore[attr-defined]
+    encode = _json_encoder()
+    tail_output = b"".join(encode(ChannelEvent(ev.channel, ev.event, ev.data, None, T0)) for ev in EVENTS)
+    tail_lines = tail_output.splitlines(keepends=True)
     for tail_line, ev in zip(tail_lines, EVENTS, strict=True):
         tail_obj, export_obj = json.loads(tail_line), json.loads(jsonl_line(ev))
         tail_obj["received_at"] = export_obj["received_at"]
