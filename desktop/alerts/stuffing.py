@@ -122,7 +122,7 @@ class StuffingWatch:
         accounts = sum(n for n, _ in top)
         if accounts < self._config.stuffing_accounts:
             return None
-        hits = sorted(h for _, ip in top for h in self._ips[ip].accounts.values())
+        hits = sorted(h for _, ip in top if ip in self._ips for h in self._ips[ip].accounts.values())
         return Verdict(hits, [ip for _, ip in top], accounts, None)
 
     def _surge(self, high: float) -> tuple[int, float] | None:
