@@ -95,13 +95,16 @@ def start_catch_up(settings: ManagementSettings | None, tenant_log: TenantLog, s
             return None
     if state_dir is None:
         state_dir = Path(getattr(tenant_log.store, "path", "tenant-log")).parent
-    sink = ingest_sink(tenant_log.ingest)
     progress = _Logger(clock)
     if backfill_from is not None:
+        # A backfill seeds old history: stored and served by /events, never pushed live to every open window.
+        sink = ingest_sink(lambda body: tenant_log.ingest(body, publish=False))
         checkpoint = FileCheckpoint(state_dir / "auth0-backfill.json", f"backfill-since:{backfill_from.isoformat()}")
         what = f"the backfill from Auth0 since {backfill_from.isoformat()}"
         runner = CatchUpRunner(client, lambda c: backfill_since(c, backfill_from, sink, progress, checkpoint), what)
     else:
+        # A gap left while the server was stopped is recent: published, so windows that stayed connected see it.
+        sink = ingest_sink(tenant_log.ingest)
         newest = tenant_log.store.newest_log_id()
         checkpoint = FileCheckpoint(state_dir / "auth0-catch-up.json", "catch-up")
         runner = CatchUpRunner(client, lambda c: catch_up(c, newest, sink, progress, checkpoint=checkpoint),

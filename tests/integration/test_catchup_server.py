@@ -73,6 +73,7 @@ def test_start_catch_up_fills_the_gap_on_its_thread(api: ManagementStandin, tena
     assert tenant_log.store.page(None, 1000).events[-1]["log_id"] == events[-1]["log_id"]
     assert len(tenant_log.store.page(None, 1000).events) == 180
     assert "150 events" in caplog.text and api.client_secret not in caplog.text
+    assert len(tenant_log.store.unpublished(1000)) == 180, "a gap is recent: its events go out live"
 
 
 def test_start_catch_up_runs_a_backfill_when_asked(api: ManagementStandin, tenant_log: TenantLog) -> None:
@@ -82,6 +83,7 @@ def test_start_catch_up_runs_a_backfill_when_asked(api: ManagementStandin, tenan
     assert runner is not None and runner.join(30)
     runner.stop()
     assert runner.error is None and len(tenant_log.store.page(None, 1000).events) == 120
+    assert tenant_log.store.unpublished(1000) == [], "a backfill of old events must not be pushed to every window"
 
 
 def test_without_settings_or_secret_nothing_starts_but_a_backfill_says_what_is_missing(
