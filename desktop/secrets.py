@@ -1,7 +1,7 @@
 """The Pusher app secret and the encryption master key: from the environment first, else the OS keyring.
 
 Secrets never touch a file here, and no value ever reaches a log line or an exception message. Keyring failures
-become SecretsUnavailable with advice (use the environment variable instead). This is plain synchronous code:
+become KeyringUnavailable with advice (use the environment variable instead). This is plain synchronous code:
 keyring backends can block on D-Bus or an unlock prompt, so callers run it off the GUI thread.
 """
 
@@ -25,6 +25,7 @@ __all__ = [
     "MASTER_KEY_ENV",
     "PUSHER_SECRET_ENV",
     "SERVICE",
+    "KeyringUnavailable",
     "SecretStore",
     "SecretsUnavailable",
     "pusher_secret_account",
@@ -43,8 +44,14 @@ KEYRING_TIMEOUT = 5.0
 T = TypeVar("T")
 
 
-class SecretsUnavailable(Exception):
-    """The OS keyring could not be used; the message says what failed and what to do instead."""
+class KeyringUnavailable(Exception):
+    """The OS keyring could not be used (missing, locked, slow or failing), for the app's secrets here and
+    for the sign-in (``desktop.auth.store``): the message says what failed and what to do instead, and never
+    carries the secret."""
+
+
+#: The name this module used before the sign-in's keyring failure and this one became one class.
+SecretsUnavailable = KeyringUnavailable
 
 
 def pusher_secret_account(app_key: str) -> str:
@@ -132,7 +139,7 @@ class SecretStore:
         try:
             value = self._call(lambda ring: ring.get_password(self._service, account))
         except _KEYRING_ERRORS as exc:
-            raise SecretsUnavailable(_advice("read", what, exc, env_name)) from None
+            raise KeyringUnavailable(_advice("read", what, exc, env_name)) from None
         log.debug("%s %s in the OS keyring", what, "found" if value else "not found")
         return value or None
 
@@ -142,7 +149,7 @@ class SecretStore:
         try:
             self._call(lambda ring: ring.set_password(self._service, account, value))
         except _KEYRING_ERRORS as exc:
-            raise SecretsUnavailable(_advice("store", what, exc, _env_for(account), value)) from None
+            raise KeyringUnavailable(_advice("store", what, exc, _env_for(account), value)) from None
         log.info("stored %s in the OS keyring", what)
 
     def _delete(self, account: str, what: str) -> None:
@@ -156,7 +163,7 @@ class SecretStore:
             if not self._call(delete):
                 return
         except _KEYRING_ERRORS as exc:
-            raise SecretsUnavailable(_advice("delete", what, exc, _env_for(account))) from None
+            raise KeyringUnavailable(_advice("delete", what, exc, _env_for(account))) from None
         log.info("deleted %s from the OS keyring", what)
 
 

@@ -17,16 +17,12 @@ from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, KeyringLocked, PasswordDeleteError
 
 from desktop import APP_NAME
-from desktop.secrets import KEYRING_TIMEOUT
+from desktop.secrets import KEYRING_TIMEOUT, KeyringUnavailable
 from desktop.util.blocking import call_with_timeout
 
 log = logging.getLogger("desktop.auth")
 
 T = TypeVar("T")
-
-
-class KeyringUnavailable(Exception):
-    """The keyring could not be used; the message says why and what it means for the user."""
 
 
 class RefreshTokenStore:

@@ -17,6 +17,7 @@ import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 
+from desktop.authserver.errors import AuthServerError
 from desktop.signing.names import ChannelKind, channel_kind, validate_channel_name
 from desktop.signing.signatures import validate_socket_id
 
@@ -30,14 +31,11 @@ _MAX_FIELDS = 50
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class ApiError(Exception):
+class ApiError(AuthServerError):
     """An answer other than 200: ``status`` with the JSON body ``{"error", "error_description"}``."""
 
     def __init__(self, status: int, error: str, description: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
+        super().__init__(description, status=status, error=error)
         self.headers = dict(headers or {})
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from desktop.authserver.errors import AuthServerError
 from desktop.config_schema import Config
 from desktop.signing.names import ChannelKind, channel_kind
 
@@ -26,14 +27,11 @@ _ENCRYPTED = "private-encrypted-"
 _PRIVATE = "private-"
 
 
-class Forbidden(Exception):
+class Forbidden(AuthServerError):
     """The caller is authenticated but not allowed: HTTP 403 with ``error`` and ``description``."""
 
     def __init__(self, description: str, *, error: str = "forbidden", permission: str | None = None) -> None:
-        super().__init__(description)
-        self.status = 403
-        self.error = error
-        self.description = description
+        super().__init__(description, status=403, error=error)
         self.permission = permission  # set for error "insufficient_scope": the permission that is missing
 
 

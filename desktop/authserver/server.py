@@ -15,17 +15,17 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from starlette.applications import Starlette
 
 from desktop.auth.discovery import DiscoveryError, ProviderMetadata, discovery_url, parse_discovery
 from desktop.authserver.app import create_app
+from desktop.authserver.errors import AuthServerError
 from desktop.authserver.logstream import TenantLog, build_tenant_log
 from desktop.authserver.profiles import UserInfoClient
 from desktop.authserver.tokens import AccessTokenVerifier
@@ -38,6 +38,7 @@ from desktop.tenantlog.catchup import settings_from_config, start_catch_up
 from desktop.tenantlog.management import ManagementError
 from desktop.tenantlog.store import StoreError
 from desktop.util.http import HttpClient, HttpError, shown_url
+from desktop.util.signals import stop_signals
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "AuthServerSetupError", "Runtime", "build_runtime", "load_secrets", "serve"]
 
@@ -52,7 +53,7 @@ MISSING_SECRET = (
 )
 
 
-class AuthServerSetupError(Exception):
+class AuthServerSetupError(AuthServerError):
     """The server cannot start; the message says what to fix. ``exit_code`` 2 for configuration, 1 otherwise."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
@@ -166,7 +167,7 @@ class _Terminated(Exception):
     pass
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+def _terminated(_name: str) -> None:
     raise _Terminated
 
 
@@ -174,13 +175,8 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 def _sigterm_exits_cleanly() -> Iterator[None]:
     """uvicorn stops on SIGTERM and then re-raises it with the previous handler: make that an exception we catch
     (and exit 0) instead of the default handler that kills the process."""
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
+    with stop_signals(_terminated, (signal.SIGTERM,)), suppress(_Terminated):
         yield
-    except _Terminated:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,

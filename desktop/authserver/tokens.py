@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 
 from desktop.auth.discovery import same_issuer
+from desktop.authserver.errors import AuthServerError
 
 __all__ = [
     "ALGORITHM",
@@ -34,18 +35,18 @@ MIN_RSA_BITS = 2048
 MAX_SUB_CHARS = 255
 
 
-class TokenRejected(Exception):
+class TokenRejected(AuthServerError):
     """The caller's token must not be trusted (or lacks a permission); ``description`` never quotes it."""
 
     def __init__(self, description: str, *, status: int = 401, error: str = "invalid_token") -> None:
-        super().__init__(description)
-        self.status = status
-        self.error = error
-        self.description = description
+        super().__init__(description, status=status, error=error)
 
 
-class KeySetUnavailable(Exception):
+class KeySetUnavailable(AuthServerError):
     """The issuer's key set could not be fetched, so no token can be checked right now (answer 503)."""
+
+    status = 503
+    error = "temporarily_unavailable"
 
 
 class AccessTokenVerifier:

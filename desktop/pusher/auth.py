@@ -11,13 +11,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from desktop.pusher.errors import PusherError
 from desktop.signing.signatures import channel_auth_response, encode_json_compact, user_auth_response
 from desktop.util.http import HttpClient, HttpError
 
 MAX_ANSWER_BYTES = 64 * 1024
 
 
-class AuthorizationError(Exception):
+class AuthorizationError(PusherError):
     """Authorization was refused or failed; ``status`` is the endpoint's HTTP status when there was one."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

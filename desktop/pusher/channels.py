@@ -15,6 +15,7 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
+from desktop.pusher.errors import PusherError
 from desktop.pusher.protocol import CLOSE_REASONS
 from desktop.signing.names import ChannelKind
 
@@ -153,7 +154,7 @@ def parse_auth_response(kind: ChannelKind, body: object) -> AuthResult:
     return AuthResult(auth, channel_data, secret)
 
 
-class DecryptError(ValueError):
+class DecryptError(PusherError, ValueError):
     """An encrypted event we could not open (wrong key, tampered, or not in the expected shape)."""
 
 

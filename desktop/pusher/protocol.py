@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 import orjson
 
+from desktop.pusher.errors import PusherError
+
 PROTOCOL_VERSION = 7
 CLIENT_NAME = "python-login-feed"
 
@@ -51,7 +53,7 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-class ProtocolError(ValueError):
+class ProtocolError(PusherError, ValueError):
     """A frame we cannot make sense of. The connection stays up; the frame is dropped."""
 
 

@@ -9,6 +9,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from desktop.pusher.errors import PusherError
+
 
 class State(enum.StrEnum):
     INITIALIZED = "initialized"
@@ -84,5 +86,5 @@ class StateChanged:
 Effect = Open | Send | Close | Authorize | AuthorizeUser | StateChanged
 
 
-class ClientEventError(ValueError):
+class ClientEventError(PusherError, ValueError):
     """A client event that Pusher would reject; raised before anything is sent."""

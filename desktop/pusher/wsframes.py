@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from desktop.pusher.errors import PusherError
+
 OP_CONTINUATION = 0x0
 OP_TEXT = 0x1
 OP_BINARY = 0x2
@@ -19,7 +21,7 @@ OP_PONG = 0xA
 _CONTROL = (OP_CLOSE, OP_PING, OP_PONG)
 
 
-class FrameError(ValueError):
+class FrameError(PusherError, ValueError):
     """The byte stream broke the websocket framing rules; the connection must be dropped."""
 
 

@@ -1,0 +1,15 @@
+"""The engine's one error root: every failure ``desktop.pusher`` raises is a :class:`PusherError`.
+
+``str(exc)`` is a sentence fit for a person (the status bar, ``tail``'s stderr) and never carries a secret, a
+token or a whole payload. The kinds stay distinguishable by subclass: a frame we could not decode
+(``ProtocolError``, dropped), a broken websocket stream (``FrameError``, connection dropped), an encrypted
+event we could not open (``DecryptError``), a client event refused before sending (``ClientEventError``),
+and channel or user authorization refused (``AuthorizationError``). The first four are also ``ValueError``s,
+as they always were, so existing ``except ValueError`` handlers keep working.
+"""
+
+from __future__ import annotations
+
+
+class PusherError(Exception):
+    """Root of the engine's errors; the message is for a person (see the module)."""
