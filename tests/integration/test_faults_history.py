@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from support.cli_process import LOGIN_FEED, CliProcess, cli_environment
+from support.history_probe import committed_count
 from support.soketi import APP_SECRET, Soketi
 from support.waiting import wait_until
 from support.window_app import SECRET_ENV, WAIT_MS, AppFactory, soketi_config, trigger_many, wait_connected
@@ -183,17 +184,6 @@ def test_the_window_starts_on_a_corrupt_history_says_so_and_records_into_a_fresh
 
 
 # -- the window killed during a burst ----------------------------------------------------------------------
-def committed_count(path: Path) -> int:
-    """How many events another process sees committed in the history right now."""
-    if not path.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
-            return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
-    except sqlite3.OperationalError:  # the window has not created the table yet
-        return 0
-
-
 def test_the_window_killed_during_a_burst_keeps_everything_it_had_committed(tmp_path: Path,
                                                                            soketi: Soketi) -> None:
     channel = f"private-login-feed-{uuid.uuid4().hex[:12]}"
