@@ -9,12 +9,10 @@ itself, one generation at a time; the sign-in restore of a superseded generation
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import html
 import logging
 import os
-import signal
 import sys
 from concurrent.futures import Future
 from pathlib import Path
@@ -41,6 +39,7 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.status import ConnectionStatus
 from desktop.util import message
+from desktop.util.signals import install_stop_handler, keep_python_awake
 from desktop.util.tasks import follow, run_task
 
 log = logging.getLogger("desktop.app")
@@ -303,7 +302,8 @@ def run_window(config_path: Path | None, data_dir: Path | None) -> int:
             return 0
         config = saved[0]
     app = LoginFeedApp(qapp, config, data_dir)
-    _install_signal_handlers(app)
+    install_stop_handler(lambda _name: QTimer.singleShot(0, app.window.close))  # like Quit: flushed, exit 0
+    keep_python_awake(app.window)
     app.start()
     tune_gc()
     return qapp.exec()
@@ -316,15 +316,3 @@ def tune_gc() -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
 
-
-def _install_signal_handlers(app: LoginFeedApp) -> None:
-    """SIGINT/SIGTERM close the window like Quit: history flushed, exit 0."""
-    def stop(signum: int, frame: object) -> None:
-        QTimer.singleShot(0, app.window.close)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread (tests): Qt's own handling applies
-            signal.signal(sig, stop)
-    wake = QTimer(app.window)  # Python runs signal handlers only between bytecodes: give it some
-    wake.timeout.connect(lambda: None)
-    wake.start(250)

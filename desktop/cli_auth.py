@@ -6,7 +6,6 @@ import signal
 import sys
 import threading
 import webbrowser
-from types import FrameType
 from urllib.parse import urlsplit
 
 import segno
@@ -17,6 +16,7 @@ from desktop.auth.provider import ProviderUnreachable
 from desktop.auth.session import RefreshError
 from desktop.auth.signin import SignInFailed, manager_from_config
 from desktop.config_schema import Config
+from desktop.util.signals import install_stop_handler, keep_python_awake
 
 
 def _say(text: str = "") -> None:
@@ -45,17 +45,14 @@ def login(config: Config, *, open_browser: bool) -> int:
             _say("Could not open a browser here: open the page above yourself.")
         _say("Waiting for you to approve… (Ctrl+C to cancel)")
 
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        cancelled.set()
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    restore = install_stop_handler(lambda _name: cancelled.set(), (signal.SIGINT,))  # Ctrl+C cancels: exit 130
     try:
         session = manager.device_login(show, cancelled)
     except SignInFailed as exc:
         _fail(exc.message)
         return 130 if exc.reason == "cancelled" else 1
     finally:
-        signal.signal(signal.SIGINT, previous)
+        restore()
         manager.provider.close()
     if manager.keyring_warning:
         _fail(manager.keyring_warning)
@@ -66,8 +63,7 @@ def login(config: Config, *, open_browser: bool) -> int:
 def login_dialog(config: Config) -> int:
     """The same sign-in in the Qt dialog (the window will open it by itself once it exists)."""
     manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
-    from PySide6.QtCore import QTimer  # noqa: PLC0415 - Qt only for this path
-    from PySide6.QtWidgets import QApplication, QDialog  # noqa: PLC0415
+    from PySide6.QtWidgets import QApplication, QDialog  # noqa: PLC0415 - Qt only for this path
 
     from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415
     from desktop.ui.signin_dialog import SignInDialog  # noqa: PLC0415
@@ -77,10 +73,8 @@ def login_dialog(config: Config) -> int:
     flow = SignInFlow(manager)
     host = urlsplit(manager.provider.issuer).netloc or manager.provider.issuer
     dialog = SignInDialog(flow, host)
-    signal.signal(signal.SIGINT, lambda *_: dialog.reject())
-    wake = QTimer(dialog)  # Python runs signal handlers only between bytecodes: let it in now and then
-    wake.timeout.connect(lambda: None)
-    wake.start(200)
+    install_stop_handler(lambda _name: dialog.reject(), (signal.SIGINT,))
+    keep_python_awake(dialog, 200)
     dialog.show()
     dialog.start()
     accepted = dialog.exec() == QDialog.DialogCode.Accepted
