@@ -128,8 +128,8 @@ class StoreKeeper:
                   self.last_error)
         self.given_up = True
         dropped = self._on_dropped(len(batch))
-        self._notify("failing", f"History: {self.last_error}. {dropped:,} events are shown but not stored; "
-                                "retrying")
+        self._notify("failing", f"{dropped:,} events are shown but not stored in the history "
+                                f"({self.last_error}); retrying")
 
     def prune_step(self, keep_days: float | None, keep_rows: int | None, now: float) -> bool:
         """Prune one chunk of old events; True when there is more to delete."""
@@ -179,7 +179,8 @@ class StoreKeeper:
         self.last_error = message
         if first:  # once per failure streak, not once per retry
             log.warning("history: %s; will retry", message)
-            self._notify("failing", f"History: {message}. New events are shown but not stored; retrying")
+            self._notify("failing", f"{message[:1].upper()}{message[1:]}. New events are shown but not stored "
+                                    "until this is fixed; retrying")
         else:
             log.debug("history: %s", message)
 
