@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     tail = commands.add_parser("tail", help="print the live feed on stdout, one line per event")
     tail.add_argument("--channel", help="feed channel (default: [feed] channel)")
     tail.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    tail.add_argument("--no-catch-up", action="store_true",
+                      help="after a reconnect, do not fetch from the server what was missed (remote mode)")
     login = commands.add_parser("login", help="sign in with the device code flow (Auth0)")
     login.add_argument("--no-browser", action="store_true", help="only print the code and the URL")
     login.add_argument("--gui", action="store_true", help="sign in with the sign-in dialog instead of the terminal")
@@ -134,7 +136,11 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
         if signin is None:
             return 1
     client = build_client(config, SecretStore(os.environ), signin=signin)
-    return run_tail(client, channel, args.format)
+    from desktop.log import status  # noqa: PLC0415
+    from desktop.tail_catchup import tail_catch_up  # noqa: PLC0415
+
+    catch_up = None if args.no_catch_up else tail_catch_up(config, channel, signin, status)
+    return run_tail(client, channel, args.format, catch_up=catch_up)
 
 
 def _date(text: str) -> date:

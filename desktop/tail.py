@@ -20,6 +20,7 @@ from desktop.log import status
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged
 from desktop.signing.names import ChannelKind, channel_kind
+from desktop.tail_catchup import TailCatchUp
 from desktop.util.signals import install_stop_handler
 
 
@@ -29,8 +30,10 @@ class _Stop(Exception):
         self.message = message
 
 
-def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = None) -> int:
-    """Subscribe to ``channel`` and print its events until a signal or a fatal error; return the exit code."""
+def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = None, *,
+             catch_up: TailCatchUp | None = None) -> int:
+    """Subscribe to ``channel`` and print its events until a signal or a fatal error; return the exit code.
+    ``catch_up`` (remote mode) prints what the server's tenant log holds that a disconnection made us miss."""
     out = out or sys.stdout
     inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop] = queue.SimpleQueue()
     kind = channel_kind(channel)
@@ -39,6 +42,8 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
 
     def on_batch(events: list[ChannelEvent]) -> None:
         mine = [e for e in events if e.channel == channel]
+        if catch_up is not None:  # an event v2 already printed is left out; a subscription starts a catch-up
+            mine = catch_up.filter(mine, inbox.put)
         if mine:
             inbox.put(mine)
 

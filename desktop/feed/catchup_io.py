@@ -7,12 +7,16 @@ catch-up thread. The decisions are :mod:`desktop.feed.catchup`'s.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.feed.catchup import CatchUpPager, PageError
 from desktop.util.http import Answer, HttpClient, HttpError
 
-__all__ = ["PAGE_BYTES", "Headers", "fetch_missed", "fetch_user_events", "tenant_log_client"]
+if TYPE_CHECKING:
+    from desktop.auth.signin import SignInManager
+    from desktop.config_schema import Config
+
+__all__ = ["PAGE_BYTES", "Headers", "auth_headers", "fetch_missed", "fetch_user_events", "tenant_log_client"]
 
 PAGE_BYTES = 16 * 1024 * 1024
 """A page of 1,000 events of at most 10 KB each fits, with room; a larger answer is refused, not read."""
@@ -24,6 +28,20 @@ Headers = Callable[[], Mapping[str, str]]
 
 def tenant_log_client(timeout: float = 20.0) -> HttpClient:
     return HttpClient(WHAT, timeout=timeout, max_bytes=PAGE_BYTES)
+
+
+def auth_headers(config: Config, signin: SignInManager | None) -> tuple[Headers, Callable[[], None] | None]:
+    """The tenant log is asked as channel authorization is: the ``[authorization] headers`` and the signed-in
+    user's bearer token (renewed ahead of expiry; ``renew`` forces it after a 401)."""
+    fixed = dict(config.authorization.headers)
+
+    def headers() -> dict[str, str]:
+        if signin is None:
+            return fixed
+        return {**fixed, "Authorization": f"Bearer {signin.access_token()}"}
+
+    renew = None if signin is None else (lambda: signin.access_token(force_refresh=True) and None)
+    return headers, renew
 
 
 def _get(http: HttpClient, url: str, params: dict[str, str], headers: Headers,

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.auth.signin import SignInManager
 from desktop.config_schema import Config
 from desktop.feed.catchup import CatchUpPager, events_url, newer_cursor
-from desktop.feed.catchup_io import Headers, fetch_missed, tenant_log_client
+from desktop.feed.catchup_io import Headers, auth_headers, fetch_missed, tenant_log_client
 from desktop.feed.events import FeedEvent
 from desktop.pusher.types import State, StateChanged
 from desktop.util.tasks import run_task
@@ -61,14 +61,7 @@ class CatchUpController(QObject):
     def configure_for(self, config: Config, signin: SignInManager | None) -> None:
         """The server of ``config`` (remote mode), asked with the signed-in user's bearer token and the
         ``[authorization] headers``, as channel authorization is."""
-        fixed = dict(config.authorization.headers)
-
-        def headers() -> dict[str, str]:
-            if signin is None:
-                return fixed
-            return {**fixed, "Authorization": f"Bearer {signin.access_token()}"}
-
-        renew = None if signin is None else (lambda: signin.access_token(force_refresh=True) and None)
+        headers, renew = auth_headers(config, signin)
         self.configure(events_url(config), headers, renew)
 
     def on_state(self, change: StateChanged) -> None:
