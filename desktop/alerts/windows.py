@@ -8,9 +8,13 @@ is proportional to what is evicted, and a subject that has gone quiet costs noth
 from __future__ import annotations
 
 from bisect import bisect_right, insort
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 __all__ = ["CountWindows", "Hit", "evict_idle"]
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Hit(NamedTuple):
@@ -63,7 +67,7 @@ class CountWindows:
         return evict_idle(self._hits, lambda hits: hits[-1].at < cutoff)
 
 
-def evict_idle(table: dict, idle) -> int:  # type: ignore[type-arg]
+def evict_idle(table: dict[K, V], idle: Callable[[V], bool]) -> int:
     """Delete entries from the front of an insertion-ordered ``table`` while ``idle(value)``; how many."""
     gone = []
     for key, value in table.items():
