@@ -37,7 +37,15 @@ from desktop.tenantlog.body import BodyError, parse_body
 from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
 from desktop.tenantlog.publisher import Publisher
-from desktop.tenantlog.store import DATABASE_FILE_NAME, MAX_PAGE, EventStore, SqliteEventStore, StoreError
+from desktop.tenantlog.store import (
+    DATABASE_FILE_NAME,
+    MAX_PAGE,
+    EventStore,
+    SqliteEventStore,
+    StoreError,
+    is_postgres_url,
+)
+from desktop.tenantlog.userstory import UserLogs, merge_user_events
 
 __all__ = ["DEFAULT_LIMIT", "MAX_STREAM_BODY_BYTES", "STREAM_BODY_TIMEOUT", "IngestResult", "TenantLog",
            "build_tenant_log"]
@@ -71,6 +79,8 @@ class TenantLog:
         self.locate = locate
         self.clock = clock
         self.body_timeout = body_timeout
+        self.user_logs: UserLogs | None = None
+        """Auth0's Management API user logs (``[auth0_management]``), for users the store knows too little of."""
         self._authenticate: Authenticate | None = None
 
     def __repr__(self) -> str:  # never the token
@@ -84,6 +94,17 @@ class TenantLog:
             Route("/events", self.events, methods=["GET"]),
             Route("/users/{user_id}/events", self.user_events, methods=["GET"]),
         ]
+
+    async def healthz(self, request: Request) -> Response:
+        """``GET /healthz`` for a load balancer: 200 ``{"ok": true}`` while the store answers, 503 ``{"ok": false}``
+        when it does not (a replica that cannot store must not receive Auth0's deliveries). No authentication;
+        the reason goes to the log, not to the caller."""
+        try:
+            await run_in_threadpool(self.store.check)
+        except (StoreError, sqlite3.Error, OSError) as exc:
+            log.warning("health check failed: the tenant-log store does not answer: %s", exc)
+            return JSONResponse({"ok": False}, status_code=503)
+        return JSONResponse({"ok": True})
 
     def start(self) -> None:
         """Start publishing (first whatever an earlier run left unpublished)."""
@@ -160,7 +181,20 @@ class TenantLog:
             raise ApiError(400, "invalid_request", "the user id is not valid")
         limit = _limit(request.query_params.get("limit"))
         events = await run_in_threadpool(self.store.for_user, user_id, limit)
+        if len(events) < limit and self.user_logs is not None:
+            events = await run_in_threadpool(self._with_auth0, user_id, limit, events)
         return JSONResponse({"events": events})
+
+    def _with_auth0(self, user_id: str, limit: int, stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The stored events topped up from Auth0; Auth0 failing only leaves the stored ones (logged)."""
+        assert self.user_logs is not None
+        try:
+            fetched = self.user_logs(user_id, limit)
+        except Exception as exc:  # the Management API's own error type, the HTTP boundary's, a stop
+            log.warning("user look-up: Auth0's user logs are unavailable (%s); serving the stored events",
+                        type(exc).__name__ if not str(exc) else exc)
+            return stored
+        return merge_user_events(stored, fetched, limit, self.clock(), locate=self.locate)
 
 
 def _limit(text: str | None) -> int:
@@ -182,10 +216,16 @@ def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherHttpA
     from desktop.resources import data_dir as make_data_dir  # noqa: PLC0415 - platformdirs only when needed
 
     database = config.authserver.database
-    if database and database.startswith(("postgresql://", "postgres://")):
-        raise StoreError("[server] database: PostgreSQL is not supported yet; use a SQLite file path")
-    path = Path(database).expanduser() if database else make_data_dir(data_dir) / DATABASE_FILE_NAME
-    store = SqliteEventStore(path, config.authserver.retention_days)
+    store: EventStore
+    if is_postgres_url(database):  # several replicas share it (tenantlog/pgstore.py)
+        from desktop.tenantlog.pgstore import PostgresEventStore  # noqa: PLC0415 - psycopg only when used
+
+        store = PostgresEventStore(str(database), config.authserver.retention_days)
+        where = f"PostgreSQL {store.where}"
+    else:
+        path = Path(database).expanduser() if database else make_data_dir(data_dir) / DATABASE_FILE_NAME
+        store = SqliteEventStore(path, config.authserver.retention_days)
+        where = str(path)
     try:
         token = (secrets or SecretStore(env)).log_stream_token()
     except SecretsUnavailable as exc:
@@ -204,6 +244,6 @@ def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherHttpA
         publisher = Publisher(store, trigger.trigger_batch, config.feed.channel)
     else:
         log.warning("[pusher] app_id is not set: tenant-log events are stored and served but not published")
-    log.info("tenant log in %s (kept %d days), published to %s", path, store.retention_days,
+    log.info("tenant log in %s (kept %d days), published to %s", where, config.authserver.retention_days,
              config.feed.channel if publisher else "nowhere")
     return TenantLog(store, token, publisher, locate=locate)

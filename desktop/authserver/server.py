@@ -34,7 +34,7 @@ from desktop.config_schema import Config
 from desktop.secrets import SecretStore
 from desktop.signing.pusher_http import PusherHttpApi
 from desktop.signing.signatures import decode_master_key
-from desktop.tenantlog.catchup import settings_from_config, start_catch_up
+from desktop.tenantlog.catchup import management_client, settings_from_config, start_catch_up
 from desktop.tenantlog.management import ManagementError
 from desktop.tenantlog.store import StoreError
 from desktop.util.http import HttpClient, HttpError, shown_url
@@ -204,13 +204,16 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     server = build_server(runtime.app, host, port, max_connections=config.authserver.max_connections,
                           timeout_graceful_shutdown=10, proxy_headers=forwarded_allow_ips is not None,
                           forwarded_allow_ips=forwarded_allow_ips)
-    catching_up = None
+    catching_up = lookups = None
     try:
         if runtime.tenant_log is not None:
             runtime.tenant_log.start()  # first publishes what an earlier run left unpublished
             try:  # reads the newest stored log_id now, before the log stream can deliver anything newer
                 catching_up = start_catch_up(settings_from_config(config), runtime.tenant_log,
                                              backfill_from=backfill_since, env=env)
+                lookups = management_client(settings_from_config(config), env)
+                if lookups is not None:
+                    runtime.tenant_log.user_logs = lambda user, n: lookups.user_logs(user, per_page=min(n, 100))
             except ManagementError as exc:
                 raise AuthServerSetupError(str(exc)) from None
         with _sigterm_exits_cleanly():
@@ -220,6 +223,9 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     finally:
         if catching_up is not None:
             catching_up.stop()
+        if lookups is not None:
+            lookups.stop()
+            lookups.close()
         runtime.close()
     if not server.started:
         return 1  # uvicorn has logged why (e.g. the port is in use)

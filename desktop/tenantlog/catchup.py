@@ -26,7 +26,7 @@ from desktop.secrets import SecretStore, SecretsUnavailable
 from desktop.tenantlog.backfill import FileCheckpoint, Progress, backfill_since, catch_up, format_progress, ingest_sink
 from desktop.tenantlog.management import ManagementClient, ManagementError, ManagementSettings, Stopped
 
-__all__ = ["CatchUpRunner", "settings_from_config", "start_catch_up"]
+__all__ = ["CatchUpRunner", "management_client", "settings_from_config", "start_catch_up"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,12 @@ def start_catch_up(settings: ManagementSettings | None, tenant_log: TenantLog, s
     log.info("%s starts (%s)", runner.what, client.base_url)
     runner.start()
     return runner
+
+
+def management_client(settings: ManagementSettings | None, env: Mapping[str, str] | None = None,
+                      secrets: SecretStore | None = None) -> ManagementClient | None:
+    """A client for the server's own look-ups (``/users/{id}/events``); None when not configured (logged)."""
+    return _client(settings, env, secrets, required=False)
 
 
 def _client(settings: ManagementSettings | None, env: Mapping[str, str] | None, secrets: SecretStore | None, *,
