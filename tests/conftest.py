@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Set before anything imports Qt or keyring.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,6 +19,13 @@ from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixtur
 from support.postgres import PostgresNotInstalledError, PostgresServer
 from support.redis import RedisNotInstalledError, RedisServer
 from support.soketi import SOKETI_SERVER_JS, Soketi, soketi_installed
+
+# Nothing a test runs (the app, `login-feed server` without --data-dir, QSettings) writes into the developer's
+# home: the platform folders point into one temporary folder for the whole run, inherited by child processes.
+_PRIVATE_HOME = tempfile.mkdtemp(prefix="login-feed-tests-")
+atexit.register(shutil.rmtree, _PRIVATE_HOME, ignore_errors=True)
+for _name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    os.environ[_name] = os.path.join(_PRIVATE_HOME, _name.split("_")[1].lower())
 
 
 def _require_soketi() -> None:
