@@ -44,6 +44,7 @@ from desktop.config_schema import (
     PusherConfig,
     render_toml,
 )
+from desktop.signing.names import channel_kind
 
 __all__ = [
     "ENV_PREFIX",
@@ -267,9 +268,7 @@ def _check_combinations(config: Config, entries: Mapping[tuple[str, str], _Entry
         where = origin(("pusher", "cluster"), ("pusher", "host"))
         raise ConfigError(f"{where}: [pusher] cluster or [pusher] host must be set, got neither")
     chat = config.chat
-    encrypted = chat.channel.startswith("private-encrypted-")
-    client_ok = chat.channel.startswith(("private-", "presence-")) and not encrypted
-    if chat.send == "client-events" and not client_ok:
+    if chat.send == "client-events" and not channel_kind(chat.channel).allows_client_events:
         where = origin(("chat", "channel"), ("chat", "send"))
         raise ConfigError(
             f'{where}: [chat] channel must be a private- or presence- channel when send = "client-events" '

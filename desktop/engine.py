@@ -1,6 +1,6 @@
 """Build the Pusher engine from the configuration: the one place that picks the authorizer.
 
-Used by ``tail`` and (later) the window, so both connect exactly the same way.
+Used by ``tail`` and the window (``desktop.app``), so both connect exactly the same way.
 """
 
 from __future__ import annotations

@@ -233,7 +233,7 @@ class ChatPanel(QWidget):
 
     @Slot(list)
     def handle_events(self, events: list[ChannelEvent]) -> None:
-        """One batch from the engine (through ``PusherBridge.events_received``); other channels are ignored."""
+        """A batch's non-feed events (``FeedPipe.other_events``, see ``attach_chat``); other channels are ignored."""
         incoming: list[ChatMessage] = []
         now = time.monotonic()
         for event in events:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from desktop.pusher.errors import PusherError
+from desktop.signing.names import ChannelKind, channel_kind
 from desktop.signing.signatures import channel_auth_response, encode_json_compact, user_auth_response
 from desktop.util.http import HttpClient, HttpError
 
@@ -49,7 +50,7 @@ class LocalAuthorizer:
 
     def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]:
         channel_data = None
-        if channel_name.startswith("presence-"):
+        if channel_kind(channel_name) is ChannelKind.PRESENCE:
             user = self._user()
             channel_data = encode_json_compact({"user_id": user["id"], "user_info": user.get("user_info", {})})
         try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.signing.names import SERVER_TO_USER_PREFIX
 
 if TYPE_CHECKING:
+    from desktop.pusher.channels import Channel
     from desktop.pusher.client import PusherClient
     from desktop.pusher.core import ChannelEvent
 
@@ -81,7 +82,8 @@ class Bindings:
 
 
 class ChannelHandle:
-    """What ``subscribe`` returns: bind, unbind, trigger and look at one channel.
+    """What ``subscribe`` returns: bind, unbind, trigger and look at one channel, through the client's public
+    ``bindings`` and ``channel_record``.
 
     ``ChannelHandle(client, None)`` is ``client.user``: events sent to the signed-in user.
     """
@@ -92,16 +94,16 @@ class ChannelHandle:
         self._key = _USER if name is None else name
 
     def bind(self, event: str, callback: EventCallback) -> None:
-        self._client._bindings.bind(self._key, event, callback)
+        self._client.bindings.bind(self._key, event, callback)
 
     def unbind(self, event: str | None = None, callback: EventCallback | None = None) -> None:
-        self._client._bindings.unbind(self._key, event, callback)
+        self._client.bindings.unbind(self._key, event, callback)
 
     def bind_global(self, callback: EventCallback) -> None:
-        self._client._bindings.bind_channel(self._key, callback)
+        self._client.bindings.bind_channel(self._key, callback)
 
     def unbind_global(self, callback: EventCallback | None = None) -> None:
-        self._client._bindings.unbind_channel(self._key, callback)
+        self._client.bindings.unbind_channel(self._key, callback)
 
     def trigger(self, event: str, data: Any) -> Future[None]:
         if self.name is None:
@@ -140,9 +142,5 @@ class ChannelHandle:
         channel = self._channel()
         return None if channel is None else channel.subscription_count
 
-    def _channel(self) -> Any:
-        core = self._client._core
-        if self.name is None:
-            user_id = core.user_id
-            return None if user_id is None else core.channels.get(SERVER_TO_USER_PREFIX + user_id)
-        return core.channels.get(self.name)
+    def _channel(self) -> Channel | None:
+        return self._client.channel_record(self.name)

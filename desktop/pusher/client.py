@@ -22,10 +22,10 @@ from desktop.pusher import core as c
 from desktop.pusher import protocol
 from desktop.pusher.auth import AuthorizationError, Authorizer
 from desktop.pusher.bindings import Bindings, ChannelHandle, EventCallback
-from desktop.pusher.channels import AuthFailure
+from desktop.pusher.channels import AuthFailure, Channel
 from desktop.pusher.core import ChannelEvent, Options, PusherCore, State, StateChanged
 from desktop.pusher.transport import Transport
-from desktop.signing.names import SERVER_TO_USER_PREFIX, validate_channel_name
+from desktop.signing.names import SERVER_TO_USER_PREFIX, is_internal_channel, validate_channel_name
 
 log = logging.getLogger("desktop.pusher")
 
@@ -46,7 +46,8 @@ class PusherClient:
         self.authorizer = authorizer
         self._core = PusherCore(options, use_tls=use_tls)
         self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self._bindings = Bindings()
+        #: who hears which event (``ChannelHandle`` binds through it); changed from any thread
+        self.bindings = Bindings()
         self._batch_callbacks: list[BatchCallback] = []
         self._state_callbacks: list[StateCallback] = []
         self._transports: dict[int, Transport] = {}
@@ -109,7 +110,7 @@ class PusherClient:
         return ChannelHandle(self, channel_name) if channel_name in self._core.channels else None
 
     def channel_names(self) -> list[str]:
-        return [n for n in list(self._core.channels) if not n.startswith(SERVER_TO_USER_PREFIX)]
+        return [n for n in list(self._core.channels) if not is_internal_channel(n)]
 
     def trigger(self, channel_name: str, event: str, data: Any) -> Future[None]:
         """Send a client event; the future fails with ``ClientEventError`` if Pusher would refuse it."""
@@ -132,17 +133,17 @@ class PusherClient:
 
     def bind(self, event: str, callback: EventCallback) -> None:
         """Connection-level events by name (``pusher:error``, ``pusher:signin_success`` ...)."""
-        self._bindings.bind(None, event, callback)
+        self.bindings.bind(None, event, callback)
 
     def unbind(self, event: str | None = None, callback: EventCallback | None = None) -> None:
-        self._bindings.unbind(None, event, callback)
+        self.bindings.unbind(None, event, callback)
 
     def bind_global(self, callback: EventCallback) -> None:
         """Every event on every channel and connection-level events: ``callback(event)``."""
-        self._bindings.bind_global(callback)
+        self.bindings.bind_global(callback)
 
     def unbind_global(self, callback: EventCallback | None = None) -> None:
-        self._bindings.unbind_global(callback)
+        self.bindings.unbind_global(callback)
 
     def on_batch(self, callback: BatchCallback) -> None:
         """``callback(events)`` once per drained batch, on the engine thread: the fast path for a feed."""
@@ -151,8 +152,15 @@ class PusherClient:
     def on_state_change(self, callback: StateCallback) -> None:
         self._state_callbacks.append(callback)
 
+    def channel_record(self, channel_name: str | None) -> Channel | None:
+        """The engine's record of a channel, to read (None: this user's server-to-user channel)."""
+        if channel_name is None:
+            user_id = self._core.user_id
+            channel_name = None if user_id is None else SERVER_TO_USER_PREFIX + user_id
+        return None if channel_name is None else self._core.channels.get(channel_name)
+
     def members(self, channel_name: str) -> dict[str, Any]:
-        channel = self._core.channels.get(channel_name)
+        channel = self.channel_record(channel_name)
         if channel is None or channel.members is None:
             return {}
         return dict(channel.members.by_id)
@@ -253,7 +261,7 @@ class PusherClient:
             events, core.delivered = core.delivered, []
             for callback in self._batch_callbacks:
                 self._safely(callback, events)
-            self._bindings.dispatch(events)
+            self.bindings.dispatch(events)
 
     def _apply(self, effect: c.Effect) -> None:
         match effect:

@@ -32,7 +32,7 @@ from desktop.pusher.types import (
     StateChanged,
 )
 from desktop.pusher.user import UserMixin
-from desktop.signing.names import SERVER_TO_USER_PREFIX
+from desktop.signing.names import is_internal_channel
 
 __all__ = [
     "Authorize", "AuthorizeUser", "ChannelEvent", "ClientEventError", "Close", "Effect", "Open", "Options",
@@ -231,7 +231,7 @@ class PusherCore(SubscriptionsMixin, UserMixin):
         self.last_error = ""
         self._set_state(State.CONNECTED, f"socket id {socket_id}")
         for channel in self.channels.values():
-            if not channel.name.startswith(SERVER_TO_USER_PREFIX):  # that one waits for signin_success
+            if not is_internal_channel(channel.name):  # that one waits for signin_success
                 self._start_subscription(channel)
         if self._want_signin:
             self._request_signin()

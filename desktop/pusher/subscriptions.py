@@ -207,7 +207,7 @@ class SubscriptionsMixin:
             raise ClientEventError(f"client event names must start with 'client-': {event!r}")
         channel = self.channels.get(channel_name)
         kind = channel.kind if channel is not None else channel_kind(channel_name)
-        if kind not in (ChannelKind.PRIVATE, ChannelKind.PRESENCE):
+        if not kind.allows_client_events:
             raise ClientEventError(f"client events can only be sent on private or presence channels, "
                                    f"not on {channel_name!r}")
         if channel is None or not channel.subscribed or self.state is not State.CONNECTED:

@@ -12,7 +12,7 @@ from desktop.pusher import protocol
 from desktop.pusher.channels import AuthFailure, Channel, SubscriptionState
 from desktop.pusher.protocol import Frame
 from desktop.pusher.types import AuthorizeUser, Effect, Send, State
-from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind
+from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind, is_internal_channel
 
 
 class UserMixin:
@@ -69,7 +69,7 @@ class UserMixin:
         self.user_id = user_id
         self._deliver_lib(None, "pusher:signin_success", user_data, now)
         name = SERVER_TO_USER_PREFIX + user_id
-        for stale in [n for n in self.channels if n.startswith(SERVER_TO_USER_PREFIX) and n != name]:
+        for stale in [n for n in self.channels if is_internal_channel(n) and n != name]:
             del self.channels[stale]  # signed in as someone else now
         channel = self.channels.get(name)
         if channel is None:
