@@ -11,7 +11,8 @@ Routes:
 - ``POST /message``: the chat sample's endpoint: ``message`` -> ``[chat] event`` on ``[chat] channel`` with
   ``{"message", "name", "user_id"}``; the name and user id come from the verified token (and the caller's profile),
   never from the request, so nobody can post as someone else (a ``name`` in the request is ignored);
-- ``GET /healthz``: ``{"ok": true}``, without authentication.
+- ``GET /healthz``: ``{"ok": true}``, without authentication; with the tenant log, 503 ``{"ok": false}`` while its
+  store does not answer (the load balancer's probe).
 - the tenant log (:mod:`.logstream`), when the server keeps one: ``POST /auth0/log-stream`` (its own stream token),
   ``GET /events`` and ``GET /users/{user_id}/events`` (the checks below, with a rate limit of their own).
 
@@ -349,7 +350,7 @@ def create_app(
         Route("/pusher/auth", handlers.channel_auth, methods=["POST"]),
         Route("/pusher/user-auth", handlers.user_auth, methods=["POST"]),
         Route("/message", handlers.message, methods=["POST"]),
-        Route("/healthz", handlers.healthz, methods=["GET"]),
+        Route("/healthz", handlers.healthz if tenant_log is None else tenant_log.healthz, methods=["GET"]),
     ]
     if tenant_log is not None:
         routes += tenant_log.routes(lambda request: handlers._authenticate(request, _EVENTS))

@@ -2,7 +2,9 @@
 
 One background thread. It runs after commits (the ingest calls :meth:`Publisher.wake`, which only sets an event,
 so publishing can never block or fail the ingest), reads the oldest unpublished events from the store, sends them
-in Pusher batches of at most 10 (one Pusher event per log event) and flags them published. At start it first
+in Pusher batches of at most 10 (one Pusher event per log event) and flags them published. Each batch is claimed
+from the store (:meth:`~desktop.tenantlog.store.EventStore.claim`), so the publishers of several replicas on one
+PostgreSQL never send the same event, and one that dies mid-batch releases it to the others. At start it first
 drains whatever a previous run left unpublished. When Pusher is down or refuses, it waits with exponential
 backoff (0.5 s doubling to 30 s) and tries the same events again: nothing is skipped or dropped. Pusher's only
 per-event refusal is the 10 KB size limit, which the normaliser's trimming keeps every event under, even
@@ -30,7 +32,6 @@ __all__ = ["EVENT_NAME", "Publisher", "backoff_delay"]
 log = logging.getLogger(__name__)
 
 EVENT_NAME = "log-event"
-_READ_ROWS = 100
 _IDLE_CHECK = 30.0  # seconds between outbox checks without a wake-up (e.g. another process wrote the store)
 _PRUNE_EVERY = 3600.0
 
@@ -85,15 +86,13 @@ class Publisher:
         refused batch (that batch and the later ones stay unpublished)."""
         sent = 0
         while not self._stopping:
-            events = self.store.unpublished(_READ_ROWS)
+            with self.store.claim(MAX_BATCH_EVENTS) as events:  # flagged when the block ends without raising
+                if events:
+                    self._send([(self.channel, self.event, _encode(e)) for e in events])
             if not events:
                 break
-            for start in range(0, len(events), MAX_BATCH_EVENTS):
-                chunk = events[start:start + MAX_BATCH_EVENTS]
-                self._send([(self.channel, self.event, _encode(e)) for e in chunk])
-                self.store.mark_published([e["cursor"] for e in chunk])
-                sent += len(chunk)
-                self.published += len(chunk)
+            sent += len(events)
+            self.published += len(events)
         return sent
 
     def _run(self) -> None:

@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 
 from support.cli_process import CliProcess, cli_environment
@@ -48,13 +49,17 @@ class LogStreamServer:
     """One ``login-feed server`` process (restartable), its config file and data directory under ``tmp_path``."""
 
     def __init__(self, tmp_path: Path, idp: OidcProvider, soketi: Soketi, *, channel: str = "private-login-feed",
-                 master_key: bytes | None = None) -> None:
+                 master_key: bytes | None = None, database: str | None = None) -> None:
+        """``database``: a ``postgresql://`` URL (a replica of several on one store); else SQLite in ``data_dir``."""
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.data_dir = tmp_path / "data"
         self.config = tmp_path / "config.toml"
+        self.database = database
         self.config.write_text(
             f'[auth0]\nissuer = "{idp.issuer}"\naudience = "{idp.audience}"\n\n'
             f'[pusher]\nkey = "{APP_KEY}"\nhost = "127.0.0.1"\nport = {soketi.port}\ntls = false\n'
-            f'app_id = "{APP_ID}"\n\n[feed]\nchannel = "{channel}"\n', encoding="utf-8")
+            f'app_id = "{APP_ID}"\n\n[feed]\nchannel = "{channel}"\n'
+            + (f'\n[server]\ndatabase = "{database}"\n' if database else ""), encoding="utf-8")
         extra = {"LOGIN_FEED_PUSHER_SECRET": APP_SECRET, "LOGIN_FEED_LOG_STREAM_TOKEN": STREAM_TOKEN}
         if master_key is not None:
             extra["LOGIN_FEED_ENCRYPTION_MASTER_KEY"] = base64.b64encode(master_key).decode()
@@ -107,7 +112,11 @@ class LogStreamServer:
             return answer.json()
 
     def unpublished(self) -> int:
-        """Events in the store not yet published (read straight from the SQLite file, as a second reader)."""
+        """Events in the store not yet published (read straight from the database, as a second reader)."""
+        if self.database:
+            with psycopg.connect(self.database, connect_timeout=10) as pg:
+                row = pg.execute("SELECT count(*) FROM events WHERE NOT published").fetchone()
+            return int(row[0]) if row else 0
         database = self.data_dir / "tenant-log.sqlite3"
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
             count = int(db.execute("SELECT count(*) FROM events WHERE published = 0").fetchone()[0])

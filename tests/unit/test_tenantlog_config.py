@@ -77,6 +77,18 @@ def test_the_server_uses_the_configured_database_file(tmp_path: Path) -> None:
         assert tenant_log.publisher is None  # no trigger: stored and served, not published
     finally:
         tenant_log.close()
-    with pytest.raises(StoreError, match="PostgreSQL is not supported yet"):
-        build_tenant_log(load(tmp_path, '[server]\ndatabase = "postgresql://feed@db.example/feed"\n'), tmp_path,
-                         None, secrets=SecretStore({}))
+
+
+def test_a_postgresql_url_selects_the_postgresql_store(tmp_path: Path, postgres_url: str) -> None:
+    config = load(tmp_path, f'[server]\ndatabase = "{postgres_url}"\nretention_days = 4\n')
+    tenant_log = build_tenant_log(config, tmp_path / "data", None, secrets=SecretStore({}))
+    try:
+        assert type(tenant_log.store).__name__ == "PostgresEventStore"
+        assert tenant_log.store.retention_days == 4  # type: ignore[attr-defined]
+        assert not (tmp_path / "data").exists()  # no SQLite file made on the side
+    finally:
+        tenant_log.close()
+    unreachable = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    with pytest.raises(StoreError, match="no_such_database"):
+        build_tenant_log(load(tmp_path, f'[server]\ndatabase = "{unreachable}"\n'), tmp_path, None,
+                         secrets=SecretStore({}))

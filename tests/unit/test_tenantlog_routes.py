@@ -252,3 +252,10 @@ def test_a_chunked_body_is_cut_off_once_past_5_mb(client: TestClient, store: Sql
     response = client.post("/auth0/log-stream", content=body(), headers={"Authorization": STREAM_TOKEN})
     assert response.status_code == 413 and "5 MB" in response.json()["error_description"]
     assert store.count() == 0
+
+
+def test_the_health_endpoint_answers_for_the_store(client: TestClient, store: SqliteEventStore) -> None:
+    assert client.get("/healthz").json() == {"ok": True}  # no token needed: a load balancer asks
+    store.close()  # the store stops answering
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json() == {"ok": False}
