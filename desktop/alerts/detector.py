@@ -70,6 +70,21 @@ class AlertDetector:
         self._observe(event, out)
         return out
 
+    def resume(self, alerts: Iterable[Mapping[str, Any]]) -> int:
+        """Take up the open alerts from the store after a restart (or on a replica taking over); how many.
+
+        The recipe: feed the store's recent events (the last ``stuffing_baseline_seconds`` plus the lateness,
+        in the store's order) and drop the alerts they raise; then give this the latest version of each stored
+        alert whose ``last_at`` is within ``quiet_seconds`` of them: the stored ids and counters win over what
+        the replay rebuilt, so an attack that outlived the restart goes on updating the same alert (its count
+        misses at most the events between its last emission and the restart). Then feed the new events.
+        """
+        taken = 0
+        for alert in alerts:
+            if alert.get("kind") == "alert":
+                taken += self._episodes.resume(alert, _epoch)
+        return taken
+
     def stats(self) -> dict[str, int]:
         """Counters and the sizes of the tables, for logs and the benchmark."""
         return {**self._counts, "open_alerts": len(self._episodes), "accounts_failing": len(self._brute),

@@ -4,8 +4,8 @@
 an IP, or ``tenant``) and the start of the window the pattern was first seen in (the trigger's ``at`` rounded down
 to the rule's window). Nothing else goes in: no counter, no clock, no process. So two server replicas running the
 same detector over the same store, in the store's order, compute the same ids for the same patterns, and the
-store's unique ``log_id`` keeps one alert (the same holds for a detector rebuilt from the store's recent events,
-as long as the replay starts before the episode did). Out-of-order arrival within the lateness moves the trigger
+store's unique ``log_id`` keeps one alert. A detector restarted mid-attack takes the open alerts up from the
+store (:meth:`Episodes.resume`) and goes on updating them. Out-of-order arrival within the lateness moves the trigger
 by seconds, which rounds to the same window start except right at a window's edge.
 
 **Updates.** While the pattern goes on, further events join the same episode: the alert is emitted again with the
@@ -19,7 +19,7 @@ if anything was not yet told. The store should keep the alert with the highest `
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -128,6 +128,41 @@ class Episodes:
             return self._emit(episode, at)
         return None
 
+    def resume(self, alert: Mapping[str, Any], epoch: Callable[[Any], float | None]) -> bool:
+        """Take up a stored alert's episode (its id, counters and lists) in place of what this detector has for
+        the same rule and subject, unless it already has that alert at least as far; whether it was taken."""
+        rule, subject, log_id = alert.get("rule"), alert.get("subject"), alert.get("log_id")
+        times = [epoch(alert.get(key)) for key in ("at", "last_at", "window_start")]
+        updates, count = alert.get("updates"), alert.get("count")
+        if (rule not in RULES or not isinstance(subject, str) or not isinstance(log_id, str)
+                or not all(isinstance(n, int) and not isinstance(n, bool) for n in (updates, count))):
+            return False
+        first, last, start = times
+        if first is None or last is None or start is None:
+            return False
+        key = (rule, subject)
+        known = self._open.get(key)
+        if known is not None and known.log_id == log_id and known.updates >= updates:
+            return False
+        if known is None:
+            self._per_rule[rule] += 1
+        episode = self._open[key] = Episode(rule, subject, first, 1.0)
+        episode.window_start, episode.log_id = start, log_id
+        episode.last_at = episode.emitted_at = last
+        episode.updates, episode.count = updates, count
+        for name, cap in (("log_ids", MAX_LISTED_IDS), ("ips", MAX_LISTED), ("users", MAX_LISTED)):
+            listed = alert.get(name)
+            _extend(getattr(episode, name), [x for x in listed if isinstance(x, str)] if isinstance(
+                listed, list) else [], cap)
+        person = tuple(v if isinstance(v, str) else None for v in (alert.get(k) for k in ("user_id", "user_name",
+                                                                                          "email")))
+        episode.person = (person[0], person[1], person[2])
+        country, city = alert.get("country"), alert.get("city")
+        episode.place = (country if isinstance(country, str) else None, city if isinstance(city, str) else None)
+        text = alert.get("explanation")
+        episode.explain = _stored(text if isinstance(text, str) else "")
+        return True
+
     def close_quiet(self, now: float) -> list[dict[str, Any]]:
         """Close the episodes with no news since ``now - quiet``; their final updates, if any were untold."""
         done = [key for key, episode in self._open.items() if episode.last_at < now - self._quiet]
@@ -165,6 +200,11 @@ class Episodes:
 
 def _nothing(episode: Episode) -> str:
     return ""
+
+
+def _stored(text: str) -> Explain:
+    """A resumed episode keeps its stored explanation; its counters and lists go on updating."""
+    return lambda episode: text
 
 
 def _folded(limit: int, inner: Explain) -> Explain:

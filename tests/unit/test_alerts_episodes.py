@@ -133,3 +133,40 @@ def test_an_alert_stays_under_the_event_size_budget() -> None:
     alerts = AlertDetector().feed(long_names)
     assert alerts and all(len(orjson.dumps(a)) <= 7 * 1024 for a in alerts)
     print(f"largest alert: {max(len(orjson.dumps(a)) for a in alerts)} bytes")
+
+
+class AlertRows:
+    """What the store must do with alerts: one row per ``log_id``, the version with the most ``updates`` kept."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, alerts: list[dict[str, Any]]) -> None:
+        for alert in alerts:
+            known = self.rows.get(alert["log_id"])
+            if known is None or alert["updates"] > known["updates"]:
+                self.rows[alert["log_id"]] = alert
+
+
+def test_a_restarted_detector_goes_on_updating_the_same_alert() -> None:
+    attack = hour_long_attack()
+    store = AlertRows()
+    store.add(AlertDetector().feed(attack[:180]))  # half an hour in, the server restarts
+    [before] = store.rows.values()
+    restarted = AlertDetector()
+    rebuilt = restarted.feed(attack[120:180])  # it replays the last ten minutes from the store, alerts dropped ...
+    assert rebuilt and rebuilt[0]["log_id"] != before["log_id"]  # ... which alone would look like a new attack
+    assert restarted.resume(store.rows.values()) == 1  # the stored alert wins for that account
+    store.add(restarted.feed([*attack[180:], later(3605 + 901), later(3605 + 915)]))
+    assert set(store.rows) == {before["log_id"]}
+    after = store.rows[before["log_id"]]
+    assert after["updates"] > before["updates"] and after["count"] >= before["count"] + 180
+    assert after["at"] == before["at"] and after["last_at"] == format_utc(T0 + 5 + 3590)
+
+
+def test_resume_ignores_what_is_not_an_alert_it_knows() -> None:
+    detector = AlertDetector()
+    [alert] = AlertDetector().feed(hour_long_attack()[:10])
+    assert detector.resume([{**alert, "rule": "unheard_of"}, {**alert, "updates": "1"}, {**alert, "at": None},
+                            {**alert, "kind": "login"}]) == 0
+    assert detector.resume([alert]) == 1 and detector.resume([alert]) == 0
