@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
-from desktop.history.export import json_line
+from desktop.feed.serialise import json_line
 from desktop.log import status
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged

@@ -7,12 +7,10 @@ paused, in which case events wait in a buffer and all arrive, in order, on resum
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from datetime import tzinfo
 from pathlib import Path
 
@@ -41,35 +39,15 @@ from desktop.feed.detail import EventDetail
 from desktop.feed.events import FeedEvent
 from desktop.feed.filters import FeedFilterProxy
 from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
+from desktop.feed.serialise import write_csv
 from desktop.feed.stats import FeedStats
 from desktop.feed.view import FeedView
 from desktop.ui.text import plain
 
 log = logging.getLogger("desktop.feed")
 
-#: CSV columns: the FeedEvent fields in their order, without the raw payload
-CSV_COLUMNS = tuple(f.name for f in fields(FeedEvent) if f.name != "data")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_COUNTRY_CHARS = 64  # longer "countries" are searchable but not offered in the combo
 _TYPE_CHOICES = (("All types", None), ("Sign ups", "signup"), ("Log ins", "login"), ("Unrecognised", "unrecognised"))
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A cell a spreadsheet will not run: text starting with = + - @ (or tab/CR) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
-
-
-def write_csv(events: Sequence[FeedEvent], path: str | Path) -> int:
-    """Write ``events`` as CSV (UTF-8 with a BOM, so spreadsheets read accents right); returns the row count."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for ev in events:
-            writer.writerow([spreadsheet_safe(getattr(ev, name)) for name in CSV_COLUMNS])
-    return len(events)
-
 
 
 def _quiet(label: QLabel) -> QLabel:
@@ -316,7 +294,8 @@ class FeedPanel(QWidget):
         """Write the rows shown (filters applied, newest first) to ``path``; the count, or None on failure."""
         events = self.proxy.visible_events()
         try:
-            count = write_csv(events, path)
+            with open(path, "wb") as handle:
+                count = write_csv(events, handle, bom=True)  # the BOM: spreadsheets then read UTF-8 right
         except OSError as exc:
             message = f"Could not export to {Path(path).name}: {exc.strerror or exc}"
             log.warning("CSV export failed: %s", exc)

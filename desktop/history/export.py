@@ -1,12 +1,8 @@
 """``login-feed export``: the stored history on stdout, oldest first, as JSON lines or CSV.
 
-- ``jsonl``: one :func:`~desktop.feed.events.to_json_dict` object per line, the same shape as
-  ``login-feed tail --format jsonl`` prints, so the same scripts read both. Exact: nothing is altered.
-- ``csv``: a header row, then one row per event with the flat fields; ``data`` (the payload) is one
-  column of JSON text. Meant for spreadsheets, so it is **formula-injection safe**: any cell that starts with
-  ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return, which some spreadsheets skip before looking for
-  those) gets a leading single quote, so a user who signs up as ``=HYPERLINK(...)`` shows up as text
-  instead of running as a formula. Use jsonl when the exact values matter.
+Both formats are :mod:`desktop.feed.serialise`'s: ``jsonl`` the lines ``login-feed tail --format jsonl``
+prints (exact: nothing is altered), ``csv`` the window's "Export CSV" rows (formula-injection safe; without the
+window's byte-order mark, since this goes to a pipe). Use jsonl when the exact values matter.
 
 ``--since`` takes an ISO date or time and filters on ``received_at`` (when this computer received the
 event, which every event has), not on the producer's ``at``.
@@ -15,9 +11,6 @@ event, which every event has), not on the producer's ``at``.
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
-import math
 import os
 import sqlite3
 import sys
@@ -25,64 +18,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from desktop.feed.events import FeedEvent, to_json_dict
-from desktop.history.rows import COLUMNS, encode_data
+from desktop.feed.events import FeedEvent
+from desktop.feed.serialise import jsonl_line, write_csv
 from desktop.history.store import HistoryError, HistoryStore, history_path, parse_since
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover
-    orjson = None  # type: ignore[assignment]
-
 FORMATS = ("jsonl", "csv")
-CSV_HEADER = COLUMNS  # FeedEvent field order, as in the jsonl objects
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Strict and ASCII-only: the fallback for what orjson refuses (lone surrogates, integers beyond 64 bits).
-_dumps_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str).encode
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """``cell`` with a leading ``'`` when a spreadsheet would otherwise read it as a formula."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
-
-
-def jsonl_line(ev: FeedEvent) -> bytes:
-    """One event as a JSON line (UTF-8, newline-terminated), exactly as ``tail`` prints it."""
-    return json_line(to_json_dict(ev), ev.data)
-
-
-def json_line(line: dict[str, object], data: object) -> bytes:
-    """``line`` (whose ``"data"`` is ``data``) as one valid JSON line, whatever the payload holds.
-
-    orjson first (fast, NaN as null); the strict ASCII encoder for what orjson refuses (lone surrogates,
-    integers beyond 64 bits), with NaN replaced; and as a last resort the payload as JSON text.
-    """
-    if orjson is not None:
-        try:
-            return orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE, default=str)
-        except TypeError:  # orjson.JSONEncodeError: lone surrogates, integers beyond 64 bits
-            pass
-    try:
-        line["data"] = _finite(line["data"])
-        return (_dumps_ascii(line) + "\n").encode("ascii")
-    except (TypeError, ValueError, RecursionError):
-        line["data"] = encode_data(data)  # as text: still one valid line
-        return (_dumps_ascii(line) + "\n").encode("ascii")
-
-
-def csv_row(ev: FeedEvent) -> list[str]:
-    """The CSV cells of one event: None is an empty cell, ``data`` JSON text, every cell spreadsheet-safe."""
-    cells: list[str] = []
-    for name in CSV_HEADER:
-        value = getattr(ev, name)
-        if name == "data":
-            text = encode_data(value)
-        elif value is None:
-            text = ""
-        else:
-            text = str(value)
-        cells.append(spreadsheet_safe(text))
-    return cells
 
 
 def write_export(events: Iterable[FeedEvent], fmt: str, out: BinaryIO) -> int:
@@ -95,12 +35,7 @@ def write_export(events: Iterable[FeedEvent], fmt: str, out: BinaryIO) -> int:
         return count
     if fmt != "csv":
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    writer = csv.writer(_Utf8(out), lineterminator="\r\n")  # RFC 4180 line ends
-    writer.writerow(CSV_HEADER)
-    for ev in events:
-        writer.writerow(csv_row(ev))
-        count += 1
-    return count
+    return write_csv(events, out)
 
 
 def run_export(data_dir: Path | None, fmt: str = "jsonl", since: str | None = None,
@@ -138,27 +73,6 @@ def run_export(data_dir: Path | None, fmt: str = "jsonl", since: str | None = No
             _silence_stdout()
         return 0
     return 0
-
-
-class _Utf8:
-    """What csv.writer writes to: text in, UTF-8 bytes out to a binary stream."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-
-    def write(self, text: str) -> int:
-        return self._out.write(text.encode("utf-8", "replace"))
-
-
-def _finite(value: object) -> object:
-    """``value`` with every NaN/Infinity replaced by None, for the strict fallback encoder."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _silence_stdout() -> None:

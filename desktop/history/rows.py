@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from desktop.feed.events import FeedEvent
+from desktop.feed.serialise import encode_data
 
 try:  # a hard dependency, but the store only needs it for speed
     import orjson
@@ -50,25 +51,6 @@ the gain; from 16 to 256 the cost per row is the same within the noise."""
 _texts_of = operator.attrgetter(*TEXT_COLUMNS)
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _LONG_DIGITS = re.compile("[0-9]{20}")
-
-
-def encode_data(data: object) -> str:
-    """The payload as JSON text; never raises.
-
-    orjson is fast and exact for what arrives from the network. What it refuses (lone surrogates, integers
-    beyond 64 bits, non-string keys, nesting deeper than 255) goes through the standard library with
-    ``ensure_ascii=True``, which escapes surrogates as ``\\udxxx`` so they round-trip; anything that still
-    cannot be encoded (a circular structure, a hostile object) is stored as a short description.
-    """
-    if orjson is not None:
-        try:
-            return orjson.dumps(data, default=str).decode("utf-8")
-        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-            pass
-    try:
-        return json.dumps(data, ensure_ascii=True, default=str)
-    except Exception:  # circular, too deep, or a __str__ that raises (via default=str)
-        return json.dumps(f"<payload that cannot be stored: {type(data).__name__}>")
 
 
 def decode_data(text: str | None) -> object:

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QApplication, QLabel
 from desktop.feed.detail import EMPTY_TEXT, EventDetail, detail_text
 from desktop.feed.events import FeedEvent, format_utc, normalise
 from desktop.feed.model import FeedModel
-from desktop.feed.panel import CSV_COLUMNS, FeedPanel, spreadsheet_safe
+from desktop.feed.panel import FeedPanel
+from desktop.feed.serialise import CSV_COLUMNS, spreadsheet_safe
 from desktop.feed.stats import parse_utc
 from desktop.simulate.people import SampleEvents
 

@@ -12,8 +12,8 @@ import pytest
 from support.cli_process import LOGIN_FEED, cli_environment
 
 from desktop.feed.events import FeedEvent, normalise, to_json_dict
+from desktop.feed.serialise import CSV_COLUMNS
 from desktop.history import HistoryStore, history_path, open_store
-from desktop.history.export import CSV_HEADER
 
 CHANNEL = "private-login-feed"
 T0 = 1_795_237_262.123  # 2026-11-21T05:01:02.123Z
@@ -56,7 +56,7 @@ def test_export_csv(data_dir: Path) -> None:
     done = run("--data-dir", data_dir, "export", "--format", "csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout.decode("utf-8"), newline="")))
-    assert list(rows[0]) == list(CSV_HEADER)
+    assert list(rows[0]) == list(CSV_COLUMNS)
     assert [row["user_id"] for row in rows] == ["auth0|0", "auth0|1", "auth0|2"]
     assert rows[1]["name"] == "'=1+2"  # formula injection guard
     assert rows[1]["city"] == "<b>Köln</b>"
@@ -68,7 +68,7 @@ def test_export_since(data_dir: Path) -> None:
     assert [json.loads(line)["user_id"] for line in done.stdout.splitlines()] == ["auth0|1", "auth0|2"]
     done = run("--data-dir", data_dir, "export", "--format", "csv", "--since", "2026-11-22")
     assert done.returncode == 0
-    assert done.stdout.decode().splitlines() == [",".join(CSV_HEADER)]
+    assert done.stdout.decode().splitlines() == [",".join(CSV_COLUMNS)]
 
 
 def test_a_bad_since_exits_2_with_a_clear_message(data_dir: Path) -> None:
@@ -82,7 +82,7 @@ def test_a_missing_history_prints_nothing_or_the_header(tmp_path: Path) -> None:
     done = run("--data-dir", tmp_path / "none", "export")
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
     done = run("--data-dir", tmp_path / "none", "export", "--format", "csv")
-    assert (done.returncode, done.stdout.decode().strip()) == (0, ",".join(CSV_HEADER))
+    assert (done.returncode, done.stdout.decode().strip()) == (0, ",".join(CSV_COLUMNS))
     assert not (tmp_path / "none").exists()
 
 

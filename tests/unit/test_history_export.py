@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from desktop.feed.events import FeedEvent, normalise, to_json_dict
-from desktop.history.export import CSV_HEADER, csv_row, jsonl_line, run_export, spreadsheet_safe, write_export
+from desktop.feed.serialise import CSV_COLUMNS, csv_row, jsonl_line, spreadsheet_safe
+from desktop.history.export import run_export, write_export
 from desktop.history.store import history_path, open_store
 from desktop.pusher.core import ChannelEvent
 from desktop.tail import _json_encoder
@@ -83,7 +84,7 @@ def test_csv_has_a_header_flat_fields_and_data_as_json(data_dir: Path) -> None:
     assert code == 0
     assert b"\r\n" in output
     rows = list(csv.reader(io.StringIO(output.decode("utf-8"), newline="")))
-    assert rows[0] == list(CSV_HEADER)
+    assert rows[0] == list(CSV_COLUMNS)
     assert len(rows) == 1 + len(EVENTS)
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["name"] == "Zoë"
@@ -124,7 +125,7 @@ def test_spreadsheet_safe(cell: str, safe: str) -> None:
 def test_csv_row_of_a_bare_event() -> None:
     ev = FeedEvent(event="x", channel="auth0", type="unrecognised", received_at="2026-11-21T05:01:02.123Z",
                    data=None, reason="not a feed event")
-    row = dict(zip(CSV_HEADER, csv_row(ev), strict=True))
+    row = dict(zip(CSV_COLUMNS, csv_row(ev), strict=True))
     assert row["data"] == "null"
     assert row["user_id"] == "" and row["logins_count"] == ""
     assert row["reason"] == "not a feed event"
@@ -135,7 +136,7 @@ def test_since_filters_on_received_at(data_dir: Path) -> None:
     assert [json.loads(line)["received_at"] for line in output.splitlines()] == [
         "2026-11-21T06:01:02.123Z", "2026-11-21T07:01:02.123Z"]
     _, output = export(data_dir, "csv", since="2026-11-22")
-    assert output.decode("utf-8").splitlines() == [",".join(CSV_HEADER)]
+    assert output.decode("utf-8").splitlines() == [",".join(CSV_COLUMNS)]
     _, output = export(data_dir, since="2026-11-21")
     assert len(output.splitlines()) == len(EVENTS)
 
@@ -152,7 +153,7 @@ def test_a_missing_history_is_empty_and_nothing_is_created(tmp_path: Path) -> No
     assert export(missing) == (0, b"")
     code, output = export(missing, "csv")
     assert code == 0
-    assert output == (",".join(CSV_HEADER) + "\r\n").encode()
+    assert output == (",".join(CSV_COLUMNS) + "\r\n").encode()
     assert not missing.exists()
 
 

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from desktop.feed.events import FeedEvent, format_utc, normalise
-from desktop.history.rows import decode_data, encode_data
+from desktop.feed.serialise import encode_data
+from desktop.history.rows import decode_data
 from desktop.history.store import (
     SCHEMA_VERSION,
     HistoryError,

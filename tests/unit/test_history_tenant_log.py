@@ -8,7 +8,7 @@ from pathlib import Path
 from support.v2_events import v2_payload
 
 from desktop.feed.events import FeedEvent, normalise
-from desktop.history.rows import encode_data
+from desktop.feed.serialise import encode_data
 from desktop.history.store import SCHEMA_VERSION, HistoryStore
 
 T0 = 1_795_237_262.123
