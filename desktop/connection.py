@@ -53,15 +53,15 @@ class Live(QObject):
         client.on_batch(self.pipe.on_batch)
         self._owner = owner
         self.bridge.state_changed.connect(self._on_state)
-        self.pipe.other_events.connect(self._on_other_events)
+        self.pipe.feed_status.connect(self._on_feed_status)
 
     @Slot(object)
     def _on_state(self, change: StateChanged) -> None:
         self._owner._state(self, change)
 
     @Slot(list)
-    def _on_other_events(self, events: list[ChannelEvent]) -> None:
-        self._owner._library_events(self, events)
+    def _on_feed_status(self, events: list[ChannelEvent]) -> None:
+        self._owner._feed_status(self, events)
 
 
 class Connection(QObject):
@@ -166,12 +166,10 @@ class Connection(QObject):
         else:
             self.state_changed.emit(change)
 
-    def _library_events(self, live: Live, events: list[ChannelEvent]) -> None:
+    def _feed_status(self, live: Live, events: list[ChannelEvent]) -> None:
         if live is not self.live:
             return
-        for event in events:
-            if event.channel != live.feed_channel:
-                continue
+        for event in events:  # the feed channel's library events only (``FeedPipe.feed_status``)
             if event.event == "pusher:subscription_error":
                 self.feed_problem.emit(describe_refusal(event.data))
             elif event.event == "pusher:subscription_succeeded":

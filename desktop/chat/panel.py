@@ -233,7 +233,8 @@ class ChatPanel(QWidget):
 
     @Slot(list)
     def handle_events(self, events: list[ChannelEvent]) -> None:
-        """A batch's non-feed events (``FeedPipe.other_events``, see ``attach_chat``); other channels are ignored."""
+        """The events of a batch on channels other than the feed's (``FeedPipe.other_events``, see ``attach_chat``);
+        channels that are not the chat's are ignored."""
         incoming: list[ChatMessage] = []
         now = time.monotonic()
         for event in events:

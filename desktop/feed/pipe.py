@@ -41,11 +41,19 @@ MAX_PENDING = 50_000
 
 
 class FeedPipe(QObject):
-    """Engine thread: ``on_batch(events)``. GUI thread: ``feed_events(list[FeedEvent])``, ``other_events``."""
+    """Engine thread: ``on_batch(events)``. GUI thread: ``feed_events``, ``feed_status``, ``other_events``.
+
+    Each batch is routed once, on the engine thread: the feed channel's events become rows, its library
+    events (``pusher:subscription_succeeded``/``_error``) go to ``feed_status`` (the connection turns them
+    into the feed's problem and its catch-up), and everything else (the chat's and presence channels, the
+    user's channel, connection-level events) to ``other_events``, the chat panel's input.
+    """
 
     #: list[FeedEvent], arrival order, at most every COALESCE_MS
     feed_events = Signal(list)
-    #: list[ChannelEvent] that are not feed rows (chat, presence, library events), as they come
+    #: list[ChannelEvent]: the feed channel's own library events, as they come
+    feed_status = Signal(list)
+    #: list[ChannelEvent] on other channels (chat, presence, the user's) and of the connection, as they come
     other_events = Signal(list)
     _wake = Signal()
 
@@ -74,14 +82,19 @@ class FeedPipe(QObject):
         """Called by the engine on its thread for every drained batch."""
         channel = self.feed_channel
         rows: list[FeedEvent] = []
+        status: list[ChannelEvent] = []
         others: list[ChannelEvent] = []
         for event in events:
-            if event.channel == channel and not event.event.startswith("pusher:"):
-                rows.append(normalise(event.event, channel, event.data, event.received_at))
-            else:
+            if event.channel != channel:
                 others.append(event)
+            elif event.event.startswith("pusher:"):
+                status.append(event)
+            else:
+                rows.append(normalise(event.event, channel, event.data, event.received_at))
         if rows:
             self._take(rows)
+        if status:
+            self.feed_status.emit(status)
         if others:
             self.other_events.emit(others)
 

@@ -5,7 +5,7 @@ widgets are only ever touched there. One signal per batch keeps a burst of thous
 handful of hand-offs.
 
 The window passes ``batches=False``: its batches go through ``desktop.feed.pipe.FeedPipe``, which routes
-them (feed rows to the feed, the rest to ``other_events``), so a second copy of every batch would be
+them (feed rows, the feed channel's status, the rest for the chat), so a second copy of every batch would be
 queued to nobody. ``events_received`` serves those who want every batch as it is (the chat's own
 integration test, tools).
 """
