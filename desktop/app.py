@@ -30,6 +30,7 @@ from desktop.connection import Connection, Live
 from desktop.engine import build_client, local_identity
 from desktop.feed.catchup import SeenLogIds
 from desktop.feed.catchup_qt import CatchUpController
+from desktop.feed.notify import notifications
 from desktop.history import HistoryNotice, HistoryWriter, history_path
 from desktop.log import install_window_hooks
 from desktop.pusher.client import PusherClient
@@ -231,21 +232,15 @@ class LoginFeedApp:
 
     # -- events -----------------------------------------------------------------------------------------
     def _on_feed_events(self, rows: list) -> None:
-        self.feed.add_events(rows)
+        listed = self.feed.add_events(rows)  # without the v1 logins folded into their v2 rows
         self.catch_up.note_live(rows)
-        signups = [row for row in rows if row.type == "signup"]
-        if signups and self.tray is not None and self.prefs.value("notifications/signups", True, type=bool):
-            self._notify(signups)
-
-    def _notify(self, signups: list) -> None:
-        assert self.tray is not None
-        if len(signups) == 1:
-            who = signups[0].name or signups[0].email or signups[0].user_id or "someone"
-            body = f"{who} signed up" + (f" ({signups[0].country})" if signups[0].country else "")
-        else:
-            body = f"{len(signups)} new signups"
-        # Notification servers may read the body as markup: escaped, a hostile name is shown as typed.
-        self.tray.showMessage("New signup", html.escape(body), QSystemTrayIcon.MessageIcon.Information, 5000)
+        if self.tray is None:
+            return
+        for title, body in notifications(
+                listed, signups=self.prefs.value("notifications/signups", True, type=bool),
+                blocks=self.prefs.value("notifications/blocks", True, type=bool)):
+            # Notification servers may read the body as markup: escaped, a hostile name is shown as typed.
+            self.tray.showMessage(title, html.escape(body), QSystemTrayIcon.MessageIcon.Information, 5000)
 
     # -- settings and shutdown --------------------------------------------------------------------------
     def open_settings(self) -> None:

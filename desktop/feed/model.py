@@ -183,6 +183,17 @@ class FeedModel(QAbstractListModel):
             self._blobs[where:where] = [None] * len(members)
             self.endInsertRows()
 
+    def replace_event(self, old: FeedEvent, new: FeedEvent) -> bool:
+        """Put ``new`` in the row that holds ``old`` (the same object), in place; False when ``old`` is not listed."""
+        for row, ev in enumerate(self._rows):
+            if ev is old:
+                self._rows[row] = new
+                self._blobs[row] = None
+                index = self.index(row, 0)
+                self.dataChanged.emit(index, index)
+                return True
+        return False
+
     def clear(self) -> None:
         if not self._rows:
             return

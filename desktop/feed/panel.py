@@ -38,6 +38,7 @@ from desktop.feed.delegate import badge_colors
 from desktop.feed.detail import EventDetail
 from desktop.feed.events import FeedEvent
 from desktop.feed.filters import FeedFilterProxy
+from desktop.feed.fold import LoginFolder
 from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
 from desktop.feed.serialise import write_csv
 from desktop.feed.stats import FeedStats
@@ -91,6 +92,7 @@ class FeedPanel(QWidget):
         self._buffered = 0
         self._countries: set[str] = set()
 
+        self.folder = LoginFolder()
         self.model = FeedModel(max_rows, self)
         self.proxy = FeedFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -238,19 +240,24 @@ class FeedPanel(QWidget):
         clear_search.activated.connect(self.search.clear)
 
     # -- public API -------------------------------------------------------------------------------------
-    def add_events(self, events: Sequence[FeedEvent]) -> None:
-        """New events in arrival order (oldest first). Counted at once; listed at once unless paused."""
-        batch = list(events)
+    def add_events(self, events: Sequence[FeedEvent]) -> list[FeedEvent]:
+        """New events in arrival order (oldest first). Counted at once; listed at once unless paused. A v1 login
+        that the tenant log also reported is folded into its v2 row (:mod:`.fold`). Returns the new rows."""
+        batch, replaced = self.folder.fold(events)
+        for old, new in replaced:  # the v2 row takes the place of the v1 row listed (or waiting) before
+            if not self.model.replace_event(old, new):
+                self._buffer = deque((new if ev is old else ev for ev in self._buffer), maxlen=self._buffer.maxlen)
         if not batch:
-            return
+            return batch
         self.stats.add(batch)
         self.chart.schedule_update()
         if self._paused:
             self._buffer.extend(batch)
             self._buffered += len(batch)
             self._update_paused_label()
-            return
+            return batch
         self._show(batch)
+        return batch
 
     @property
     def paused(self) -> bool:

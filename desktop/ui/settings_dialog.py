@@ -63,6 +63,14 @@ def _opt(text: str) -> str | None:
     return text or None
 
 
+CATCH_UP_NOTES = {
+    "local": "Local mode has no server to ask: events published while this window was closed or offline are "
+             "not shown (Pusher keeps no history).",
+    "remote": "After every (re)connection the window asks the endpoint's server (login-feed server, GET /events) "
+              "for what it missed while offline.",
+}
+
+
 class SettingsDialog(QDialog):
     """Edits a :class:`Config`; emits ``saved(config)`` once the file is written."""
 
@@ -142,6 +150,16 @@ class SettingsDialog(QDialog):
         mode.setCurrentIndex(0 if authz.mode == "local" else 1)
         self.fields["authorization.mode"] = mode
         form.addRow("Channel authorization", mode)
+        catch_up = QLabel()
+        catch_up.setObjectName("catchUpNote")
+        catch_up.setTextFormat(Qt.TextFormat.PlainText)
+        catch_up.setWordWrap(True)
+
+        def explain(_: int = 0) -> None:
+            catch_up.setText(CATCH_UP_NOTES[mode.currentData()])
+        mode.currentIndexChanged.connect(explain)
+        explain()
+        form.addRow("Missed events", catch_up)
         form.addRow("Endpoint", self._line("authorization.endpoint", authz.endpoint, "https://…/pusher/auth"))
         form.addRow("User endpoint", self._line("authorization.user_endpoint", authz.user_endpoint,
                                                 "https://…/pusher/user-auth"))
@@ -166,6 +184,8 @@ class SettingsDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Feed channel", self._line("feed.channel", feed.channel))
+        form.addRow("Tenant log", self._line("feed.events_endpoint", feed.events_endpoint,
+                                             "default: /events next to the endpoint's /pusher/auth"))
         form.addRow("Chat channel", self._line("chat.channel", chat.channel))
         form.addRow("Chat event", self._line("chat.event", chat.event))
         send = QComboBox()
@@ -216,6 +236,10 @@ class SettingsDialog(QDialog):
         notify.setChecked(self._prefs.value("notifications/signups", True, type=bool))
         self.fields["app.notify"] = notify
         form.addRow("", notify)
+        blocks = QCheckBox("… and for blocks and breached passwords (from the tenant log)")
+        blocks.setChecked(self._prefs.value("notifications/blocks", True, type=bool))
+        self.fields["app.notify_blocks"] = blocks
+        form.addRow("", blocks)
         retention = QSpinBox()
         retention.setRange(1, 3650)
         retention.setSuffix(" days")
@@ -242,7 +266,8 @@ class SettingsDialog(QDialog):
             auth0=Auth0Config(domain=_opt(text("auth0.domain")), issuer=_opt(text("auth0.issuer")),
                               client_id=_opt(text("auth0.client_id")), audience=_opt(text("auth0.audience")),
                               scope=text("auth0.scope").strip() or Auth0Config().scope),
-            feed=FeedConfig(channel=text("feed.channel").strip()),
+            feed=FeedConfig(channel=text("feed.channel").strip(),
+                            events_endpoint=_opt(text("feed.events_endpoint"))),
             chat=ChatConfig(channel=text("chat.channel").strip(), event=text("chat.event").strip(),
                             send=f["chat.send"].currentData(),  # type: ignore[attr-defined]
                             message_endpoint=_opt(text("chat.message_endpoint")),
@@ -272,6 +297,7 @@ class SettingsDialog(QDialog):
             return
         config = dataclasses.replace(config, path=path)
         self._prefs.setValue("notifications/signups", self.fields["app.notify"].isChecked())  # type: ignore[attr-defined]
+        self._prefs.setValue("notifications/blocks", self.fields["app.notify_blocks"].isChecked())  # type: ignore[attr-defined]
         self._prefs.setValue("history/retention_days", self.fields["app.retention"].value())  # type: ignore[attr-defined]
         secret = self.fields["secret.pusher"].text()  # type: ignore[attr-defined]
         if secret or master:
