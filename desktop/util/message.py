@@ -14,11 +14,12 @@ above the feed) shows it for as long as it lasts (``ConnectionStatus.set_stopped
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QObject, Signal
+
+from desktop.util.tasks import gui_singleton
 
 log = logging.getLogger("desktop.message")
 
@@ -45,21 +46,8 @@ class MessageBridge(QObject):
     shown = Signal(object)
 
 
-_bridge: MessageBridge | None = None
-_bridge_lock = threading.Lock()
-
-
-def global_bridge() -> MessageBridge:
-    """The bridge, created on first use and moved to the application's (GUI) thread."""
-    global _bridge
-    with _bridge_lock:
-        if _bridge is None:
-            bridge = MessageBridge()
-            app = QCoreApplication.instance()
-            if app is not None and bridge.thread() is not app.thread():
-                bridge.moveToThread(app.thread())  # allowed: it is still on the thread that created it
-            _bridge = bridge
-        return _bridge
+#: The bridge, created on first use and living on the application's (GUI) thread.
+global_bridge = gui_singleton(MessageBridge)
 
 
 def show(level: Level, text: str, *, timeout_ms: int | None = None, lasting: bool = False) -> None:

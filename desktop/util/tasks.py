@@ -32,7 +32,27 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal, Slot
 log = logging.getLogger("desktop.tasks")
 
 T = TypeVar("T")
+Q = TypeVar("Q", bound=QObject)
 Current = Callable[[], bool]
+
+
+def gui_singleton(factory: Callable[[], Q]) -> Callable[[], Q]:
+    """``get()`` for one ``factory()`` object, made on first use (from any thread) and moved to the
+    application's GUI thread, so queued signals to it run there (the relay below, the message bridge)."""
+    lock = threading.Lock()
+    made: list[Q] = []
+
+    def get() -> Q:
+        with lock:
+            if not made:
+                obj = factory()
+                app = QCoreApplication.instance()
+                if app is not None and obj.thread() is not app.thread():
+                    obj.moveToThread(app.thread())  # allowed: it is still on the thread that created it
+                made.append(obj)
+            return made[0]
+
+    return get
 
 
 class _Relay(QObject):
@@ -50,21 +70,13 @@ class _Relay(QObject):
         fn(*args)
 
 
-_relay: _Relay | None = None
-_relay_lock = threading.Lock()
+def _make_relay() -> _Relay:
+    relay = _Relay()
+    relay.call.connect(relay._deliver, Qt.ConnectionType.QueuedConnection)
+    return relay
 
 
-def _get_relay() -> _Relay:
-    global _relay
-    with _relay_lock:
-        if _relay is None:
-            relay = _Relay()
-            app = QCoreApplication.instance()
-            if app is not None and relay.thread() is not app.thread():
-                relay.moveToThread(app.thread())  # allowed: it is still on the thread that created it
-            relay.call.connect(relay._deliver, Qt.ConnectionType.QueuedConnection)
-            _relay = relay
-        return _relay
+_get_relay = gui_singleton(_make_relay)
 
 
 def to_main(fn: Callable[..., Any], *args: Any, owner: QObject | None = None, current: Current | None = None) -> None:
