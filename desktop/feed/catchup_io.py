@@ -1,6 +1,6 @@
 """The asking half of catch-up and of the user look-up: ``GET /events?after=`` page after page, and
 ``GET /users/{id}/events``, through :class:`~desktop.util.http.HttpClient` (the one HTTP boundary: total deadline,
-size cap, no redirects, TLS on). Blocking: run it off the GUI thread (``run_in_background``) or on ``tail``'s own
+size cap, no redirects, TLS on). Blocking: run it off the GUI thread (``run_task``) or on ``tail``'s own
 catch-up thread. The decisions are :mod:`desktop.feed.catchup`'s.
 """
 
