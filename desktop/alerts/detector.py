@@ -11,7 +11,6 @@ closed (see :mod:`desktop.alerts.episodes` for ids, updates and the two-replica 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +37,7 @@ INSTANT: dict[str, tuple[str, str]] = {  # code: (rule, the config switch)
     "reset_pwd_leak": ("breached_password", "breached_passwords"),
 }
 TENANT = "tenant"
+_EARLIEST, _LATEST = 946_684_800.0, 4_102_444_800.0  # 2000-01-01, 2100-01-01
 
 Alert = dict[str, Any]
 
@@ -115,7 +115,7 @@ class AlertDetector:
         before = len(out)
         if high >= self._next_sweep:
             self._sweep(high, out)
-        code = event.get("code")
+        code = _str(event.get("code"))
         if code in FAILED_LOGINS:
             self._failed_login(event, at, high, out)
         elif code in SIGNUPS:
@@ -214,18 +214,21 @@ def _add(out: list[Alert], alert: Alert | None) -> None:
 
 
 def _epoch(value: Any) -> float | None:
-    """Epoch seconds from ``at``: a number as it is, ISO-8601 parsed (no zone means UTC); None when unusable."""
+    """Epoch seconds from ``at``: a number as it is, ISO-8601 parsed (no zone means UTC); None when unusable
+    (not a time, or outside 2000-2100: nothing Auth0 sends, and it would stop the detector's clock)."""
     if isinstance(value, float | int) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
-    if not isinstance(value, str) or len(value) > 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
+        seconds = float(value)
+    elif isinstance(value, str) and len(value) <= 64:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
-    except (ValueError, OverflowError):
+        seconds = parsed.timestamp()
+    else:
         return None
+    return seconds if _EARLIEST <= seconds < _LATEST else None
 
 
 def _str(value: Any) -> str:

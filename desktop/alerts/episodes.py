@@ -134,8 +134,9 @@ class Episodes:
         rule, subject, log_id = alert.get("rule"), alert.get("subject"), alert.get("log_id")
         times = [epoch(alert.get(key)) for key in ("at", "last_at", "window_start")]
         updates, count = alert.get("updates"), alert.get("count")
-        if (rule not in RULES or not isinstance(subject, str) or not isinstance(log_id, str)
-                or not all(isinstance(n, int) and not isinstance(n, bool) for n in (updates, count))):
+        counters_ok = all(isinstance(n, int) and not isinstance(n, bool) for n in (updates, count))
+        if (not isinstance(rule, str) or rule not in RULES or not isinstance(subject, str)
+                or not isinstance(log_id, str) or not counters_ok):
             return False
         first, last, start = times
         if first is None or last is None or start is None:
@@ -193,6 +194,10 @@ class Episodes:
             "last_at": format_utc(episode.last_at), "updates": episode.updates, "count": episode.count,
             "log_ids": list(episode.log_ids), "log_ids_count": episode.count,
         }
+        for key, value in alert.items():  # remote text: the server clips its fields, this holds without it
+            limit = 1000 if key in ("reason", "explanation") else 256
+            if isinstance(value, str) and len(value) > limit:
+                alert[key] = value[: limit - 1] + "…"
         while len(orjson.dumps(alert)) > MAX_ALERT_BYTES and len(alert["log_ids"]) > 1:
             alert["log_ids"] = alert["log_ids"][: len(alert["log_ids"]) // 2]
         return alert

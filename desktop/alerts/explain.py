@@ -63,10 +63,13 @@ def travel(event: Mapping[str, Any], journey: Journey) -> Explain:
     now = _place(event.get("country"), event.get("city"))
     before = _place(*journey.before_place)
 
+    ip_now = _clip(str(event.get("ip") or "unknown IP"))
+    ip_before = _clip(journey.before_ip or "unknown IP")
+
     def say(e: Episode) -> str:
         more = f" ({e.count} logins involved so far)" if e.count > 2 else ""
-        return (f"{who} logged in from {before} ({journey.before_ip or 'unknown IP'}) and "
-                f"{span(journey.hours * 3600)} later from {now} ({event.get('ip') or 'unknown IP'}), at least "
+        return (f"{who} logged in from {before} ({ip_before}) and "
+                f"{span(journey.hours * 3600)} later from {now} ({ip_now}), at least "
                 f"{journey.km:,.0f} km apart — faster than any flight{more}; the account may be compromised: "
                 "consider revoking its sessions and resetting its password")
     return say
@@ -89,7 +92,7 @@ _INSTANT = {
 
 
 def instant(code: str, event: Mapping[str, Any]) -> Explain:
-    ip = event.get("ip") or "an unknown IP"
+    ip = _clip(str(event.get("ip") or "an unknown IP"))
     text = _INSTANT[code].format(who=_who(event), ip=ip, from_ip=f" (from {ip})" if event.get("ip") else "")
 
     def say(e: Episode) -> str:
@@ -101,14 +104,21 @@ def _who(event: Mapping[str, Any]) -> str:
     for key in ("email", "user_name", "user_id"):
         value = event.get(key)
         if isinstance(value, str) and value:
-            return value
+            return _clip(value)
     return "an unknown account"
 
 
 def _place(country: Any, city: Any) -> str:
+    country = country if isinstance(country, str) else None
+    city = city if isinstance(city, str) else None
     if city and country:
-        return f"{city}, {country}"
-    return str(country or city or "an unknown place")
+        return _clip(f"{city}, {country}")
+    return _clip(country or city or "an unknown place")
+
+
+def _clip(text: str, limit: int = 256) -> str:
+    """Remote text in an explanation stays short (the server already clips fields; this holds without it)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _block(ips: list[str]) -> str:

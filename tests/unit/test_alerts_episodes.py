@@ -170,3 +170,24 @@ def test_resume_ignores_what_is_not_an_alert_it_knows() -> None:
     assert detector.resume([{**alert, "rule": "unheard_of"}, {**alert, "updates": "1"}, {**alert, "at": None},
                             {**alert, "kind": "login"}]) == 0
     assert detector.resume([alert]) == 1 and detector.resume([alert]) == 0
+
+
+def test_garbage_in_any_field_is_survived() -> None:
+    detector = AlertDetector()
+    rng = random.Random(9)
+    values = [None, 0, -1, 1e308, float("nan"), True, "", "x" * 10_000, [], {}, "203.0.113.5", "GB", T0, "fp",
+              "2026-11-21T05:00:00Z", "9999-12-31T23:59:59", "login", "success", 91.0, -181.0]
+    keys = ["code", "kind", "outcome", "user_id", "user_name", "email", "ip", "country", "city", "at", "log_id",
+            "lat", "lon", "rule", "subject", "updates", "count"]
+    codes = ["fp", "fu", "ss", "s", "limit_wc", "limit_mu", "pwd_leak", "x"]
+    alerts = 0
+    for n in range(5000):
+        garbage = {key: rng.choice(values) for key in keys if rng.random() < 0.7}
+        if rng.random() < 0.8:  # mostly in time and of a code some rule reads, so the rules see the garbage
+            garbage |= {"at": T0 + n * 0.2, "code": rng.choice(codes), "kind": "login", "outcome": "success"}
+        for alert in detector.observe(garbage):
+            assert len(orjson.dumps(alert)) <= 7 * 1024
+            alerts += 1
+        detector.resume([{key: rng.choice(values) for key in keys} | {"kind": "alert"}])
+    assert alerts > 0
+    print(detector.stats())
