@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.pusher.protocol import MAX_EVENT_DATA_BYTES, encoded_size
+from desktop.util.text import lines as safe_lines
+from desktop.util.text import one_line
 
 log = logging.getLogger("desktop.chat")
 
@@ -49,10 +51,7 @@ SAMPLE_ID = "0" * (2 * _ID_BYTES)
 
 _ELLIPSIS = "…"
 _NO_NAME = "(no name)"
-# Text keeps its line breaks; other C0/C1 controls, DEL, bidi embeddings/overrides/isolates (which can make
-# a line lie about its content) and lone surrogates become U+FFFD. Names are one line: breaks become spaces.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_BREAKS = re.compile("\r\n|[\r\n\t\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Text keeps its line breaks, names are one line (desktop.util.text's policy for everything else).
 _ID_CHARS = re.compile(r"[A-Za-z0-9_.:\-]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -69,10 +68,10 @@ def client_event_name(event: str) -> str:
 
 def clean_name(name: str) -> str:
     """A sender name as one printable line of at most MAX_NAME_CHARS characters."""
-    one_line = " ".join(_UNPRINTABLE.sub("\ufffd", _BREAKS.sub(" ", name)).split())
-    if len(one_line) > MAX_NAME_CHARS:
-        one_line = one_line[:MAX_NAME_CHARS - 1] + _ELLIPSIS
-    return one_line or _NO_NAME
+    shown = " ".join(one_line(name).split())
+    if len(shown) > MAX_NAME_CHARS:
+        shown = shown[:MAX_NAME_CHARS - 1] + _ELLIPSIS
+    return shown or _NO_NAME
 
 
 def display_text(text: str) -> str:
@@ -85,7 +84,7 @@ def display_text(text: str) -> str:
     if len(lines) > MAX_DISPLAY_LINES:
         lines = lines[:MAX_DISPLAY_LINES]
         clipped = True
-    text = _UNPRINTABLE.sub("\ufffd", "\n".join(lines))
+    text = safe_lines("\n".join(lines))
     if clipped:
         return f"{text.rstrip()} {_ELLIPSIS} (shortened; copy the message to see all of it)"
     return text

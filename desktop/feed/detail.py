@@ -6,7 +6,6 @@ Values are single lines: a line break or a bidi override inside a hostile value 
 from __future__ import annotations
 
 import json
-import re
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QFontDatabase, QGuiApplication
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, 
 
 from desktop.feed.events import FeedEvent
 from desktop.feed.model import TYPE_LABELS, exact_local_time, plain_line
+from desktop.util.text import escaped
 
 EMPTY_TEXT = "Select an event to see every field it carries."
 MAX_DETAIL_CHARS = 1000  # what events.py keeps of any field
@@ -26,12 +26,6 @@ _FIELDS = (
     ("reason", "Reason"),
 )
 _LABEL_WIDTH = max(len(label) for _, label in _FIELDS) + 1
-# JSON escapes C0 controls itself; these would still reorder or break the lines around them.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
 
 
 def raw_json(data: object) -> str:
@@ -40,7 +34,7 @@ def raw_json(data: object) -> str:
         text = json.dumps(data, indent=2, ensure_ascii=False, default=repr)
     except (TypeError, ValueError, RecursionError):
         text = repr(data)
-    return _JSON_UNSAFE.sub(_escape, text)
+    return escaped(text)  # what JSON leaves raw that would still reorder or break the lines around it
 
 
 def detail_text(ev: FeedEvent) -> str:

@@ -8,7 +8,6 @@ Producers differ (our v1 Action payload, the legacy rule's whole Auth0 user obje
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -21,6 +20,7 @@ from desktop.feed.fields import count as _count
 from desktop.feed.fields import ident as _id
 from desktop.feed.fields import text as _text
 from desktop.feed.fields import timestamp as _timestamp
+from desktop.util.text import one_line
 
 FEED_EVENT_NAMES = ("user-signedUp", "user-loggedIn", LOG_EVENT_NAME)
 
@@ -29,10 +29,6 @@ EventType = Literal["signup", "login", "login_failed", "signup_failed", "blocked
 
 _TYPE_BY_EVENT: dict[str, EventType] = {"user-signedUp": "signup", "user-loggedIn": "login"}
 _V1_TYPES: dict[str, EventType] = {"signup": "signup", "login": "login"}
-# Line breaks and tabs read best as a space; other C0/C1 controls, DEL, bidi embeddings/overrides/isolates
-# (which can make a line lie about its content) and lone surrogates become U+FFFD.
-_BREAKS = re.compile("[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _INTERNAL_ERROR = "could not read the payload"
 
 
@@ -232,10 +228,6 @@ _LABELS = {"signup": "SIGN UP", "login": "LOG IN ", "unrecognised": "UNRECOGNISE
 _OUTCOME_LABELS = {"failure": "FAILED ", "warning": "WARNING"}
 
 
-def _printable(text: str) -> str:
-    return _UNPRINTABLE.sub("\ufffd", _BREAKS.sub(" ", text))
-
-
 def _who(ev: FeedEvent) -> str:
     name = ev.name or ev.nickname
     if name and ev.email and name != ev.email:
@@ -263,4 +255,4 @@ def to_text_line(ev: FeedEvent) -> str:
         line = f"{when}  {tag}  {_who(ev)}  {what}  {where}"
     else:
         line = f"{when}  {_LABELS[ev.type]}  {_who(ev)}  {ev.country or '-'}  {_via(ev)}"
-    return _printable(line)
+    return one_line(line)  # desktop.util.text's policy: breaks a space, controls and bidi overrides U+FFFD

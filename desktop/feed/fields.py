@@ -10,11 +10,12 @@ import math
 import re
 from datetime import UTC, datetime
 
+from desktop.util.text import replace_surrogates
+
 MAX_FIELD_CHARS = 1000
 """Longer strings are cut (with an ellipsis) so one hostile payload cannot blow up a row."""
 
 _ELLIPSIS = "…"
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def clip(text: str) -> str:
@@ -22,7 +23,7 @@ def clip(text: str) -> str:
         return text
     if len(text) > MAX_FIELD_CHARS:
         text = text[: MAX_FIELD_CHARS - 1] + _ELLIPSIS
-    return _SURROGATES.sub("\ufffd", text)  # unencodable: would break stdout, SQLite and Qt later
+    return replace_surrogates(text)  # unencodable: would break stdout, SQLite and Qt later
 
 
 def text(value: object) -> str | None:

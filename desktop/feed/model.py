@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -17,28 +16,21 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 
 from desktop.feed.events import FeedEvent
 from desktop.feed.stats import event_time
+from desktop.util.text import one_line
 
 DEFAULT_MAX_ROWS = 5_000
 TYPE_LABELS = {"signup": "Sign up", "login": "Log in", "unrecognised": "Unrecognised"}
 MAX_LINE_CHARS = 300
 """Painted text is elided to the row's width anyway; this only bounds the work for hostile 1,000-char fields."""
 
-_BREAKS = re.compile("[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SEARCH_FIELDS = ("name", "email", "user_id", "connection", "client_name", "country", "city", "ip")
 
 Index = QModelIndex | QPersistentModelIndex
 
 
 def plain_line(text: str | None, limit: int = MAX_LINE_CHARS) -> str:
-    """One safe line: breaks become spaces, other control/bidi characters U+FFFD, clipped to ``limit``."""
-    if not text:
-        return ""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if text.isascii() and text.isprintable():  # the common case
-        return text
-    return _UNPRINTABLE.sub("\ufffd", _BREAKS.sub(" ", text))
+    """One safe line (:func:`desktop.util.text.one_line`), clipped to ``limit``."""
+    return one_line(text, limit)
 
 
 def who(ev: FeedEvent) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 from desktop.feed.events import FeedEvent
 from desktop.feed.serialise import encode_data
+from desktop.util.text import replace_surrogates
 
 try:  # a hard dependency, but the store only needs it for speed
     import orjson
@@ -49,7 +50,6 @@ ROWS_PER_STATEMENT = 256
 the gain; from 16 to 256 the cost per row is the same within the noise."""
 
 _texts_of = operator.attrgetter(*TEXT_COLUMNS)
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _LONG_DIGITS = re.compile("[0-9]{20}")
 
 
@@ -91,7 +91,7 @@ def _clean_text(value: object) -> str | None:
     """A text column: SQLite needs valid UTF-8, so a lone surrogate (never from normalise()) becomes U+FFFD."""
     if not isinstance(value, str):  # FeedEvent's text fields are str or None
         return None
-    return value if value.isascii() else _SURROGATES.sub("\ufffd", value)
+    return replace_surrogates(value)
 
 
 def _clean_count(value: object) -> int | None:

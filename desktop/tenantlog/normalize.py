@@ -23,6 +23,7 @@ from desktop.feed.events import format_utc
 from desktop.tenantlog.body import Record
 from desktop.tenantlog.codes import describe_code
 from desktop.tenantlog.enrich import Device, Locator, describe_device, no_location
+from desktop.util.text import clean_text
 
 __all__ = ["EVENT_FIELDS", "MAX_EVENT_BYTES", "encode_event", "fit_event", "normalize"]
 
@@ -111,12 +112,7 @@ def _text(value: Any, limit: int = _DEFAULT_CHARS) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    if not value.isprintable():
-        value = "".join(ch if ch.isprintable() else " " for ch in value)
-    value = " ".join(value.split())
-    if not value:
-        return None
-    return _clip(value, limit) if limit else value
+    return clean_text(value, limit or None) or None  # desktop.util.text's form for stored text
 
 
 def _dig(tree: Any, *keys: str) -> Any:
