@@ -11,8 +11,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from desktop.auth.common import AuthError, check_url, clean_text, optional_seconds, optional_str, require_str
+from desktop.auth.common import AuthError, check_url, optional_seconds, optional_str, require_str
 from desktop.auth.tokens import TokenResponse, TokenResponseError, parse_token_response
+from desktop.util.text import clean_text
 
 __all__ = [
     "DEFAULT_INTERVAL", "MAX_BACKOFF", "SLOW_DOWN_STEP", "Authorized", "DeviceAuthorization", "DeviceFlow",

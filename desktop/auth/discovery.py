@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from desktop.auth.common import AuthError, check_url, clean_text, require_str
+from desktop.auth.common import AuthError, check_url, require_str
+from desktop.util.text import clean_text
 
 __all__ = [
     "DiscoveryError", "ProviderMetadata", "discovery_url", "issuer_from_config", "parse_discovery", "same_issuer",

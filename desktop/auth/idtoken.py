@@ -13,8 +13,9 @@ from typing import Any
 
 import jwt
 
-from desktop.auth.common import AuthError, clean_text
+from desktop.auth.common import AuthError
 from desktop.auth.discovery import same_issuer
+from desktop.util.text import clean_text
 
 __all__ = [
     "ALGORITHM", "IdTokenError", "Profile", "UnknownKeyError", "access_token_expiry", "profile_from_claims",

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from desktop.auth.common import AuthError, clean_text
+from desktop.auth.common import AuthError
 from desktop.auth.idtoken import Profile
 from desktop.auth.tokens import TokenResponse
+from desktop.util.text import clean_text
 
 __all__ = [
     "REFRESH_MARGIN", "RefreshError", "RefreshKind", "Session", "apply_refresh", "classify_refresh_error",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from desktop.auth import deviceflow as df
-from desktop.auth.common import AuthError, clean_text
+from desktop.auth.common import AuthError
 from desktop.auth.discovery import DiscoveryError
 from desktop.auth.idtoken import IdTokenError, Profile, profile_from_claims
 from desktop.auth.provider import OidcProvider, ProviderUnreachable
@@ -24,6 +24,7 @@ from desktop.auth.session import RefreshError, Session, apply_refresh, start_ses
 from desktop.auth.store import KeyringUnavailable, RefreshTokenStore
 from desktop.auth.tokens import TokenResponse, TokenResponseError, parse_token_response
 from desktop.config_schema import Auth0Config, ConfigError
+from desktop.util.text import clean_text
 
 log = logging.getLogger("desktop.auth")
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from desktop.auth.common import AuthError, clean_text, optional_seconds, optional_str, require_str
+from desktop.auth.common import AuthError, optional_seconds, optional_str, require_str
+from desktop.util.text import clean_text
 
 __all__ = ["BEARER", "DEFAULT_TOKEN_LIFETIME", "TokenResponse", "TokenResponseError", "parse_token_response"]
 
