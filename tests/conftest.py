@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from support.keys import other_rsa_key, rsa_key  # noqa: F401 - session fixtures: keys that sign test tokens
 from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixture for every test
 from support.postgres import PostgresNotInstalledError, PostgresServer
 from support.redis import RedisNotInstalledError, RedisServer

@@ -23,8 +23,8 @@ from typing import Any
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric import rsa
 from support.cli_process import LOGIN_FEED, cli_environment
+from support.keys import public_jwk, rsa_private_key
 from support.oidc_provider import OidcProvider
 from support.waiting import wait_until
 
@@ -47,9 +47,8 @@ class Served:
     """``create_app`` behind ``build_server`` in a thread, on a free loopback port."""
 
     def __init__(self, *, header_timeout: float, max_connections: int = CAP, **options: Any) -> None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-        jwks = {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+        key = rsa_private_key()
+        jwks = {"keys": [public_jwk(key)]}
         now = int(time.time())
         self.token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "auth0|ada", "iat": now, "exp": now + 3600,
                                  "permissions": ["read:login-feed"]}, key, algorithm="RS256", headers={"kid": "k1"})

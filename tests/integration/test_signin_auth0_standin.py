@@ -38,14 +38,14 @@ STEP = 0.2
 EPSILON = 0.01
 
 
-@pytest.fixture(scope="module")
-def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+@pytest.fixture(scope="session")
+def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return rsa_key
 
 
-@pytest.fixture(scope="module")
-def other_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+@pytest.fixture(scope="session")
+def other_key(other_rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return other_rsa_key
 
 
 @pytest.fixture

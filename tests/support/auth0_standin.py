@@ -35,6 +35,8 @@ from urllib.parse import parse_qs
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from support.keys import rsa_private_key
+
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
@@ -82,7 +84,7 @@ class Auth0Standin:
         self.client_id, self.audience, self.interval, self.expires_in = client_id, audience, interval, expires_in
         self.user_code, self.access_token_lifetime = user_code, access_token_lifetime
         self.rotate_refresh_tokens, self.poll_latency, self.kid = rotate_refresh_tokens, poll_latency, kid
-        self.key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = key or rsa_private_key()
         self.profile: dict[str, Any] = {"sub": "auth0|standin-user", "name": "Sam Support", "nickname": "sam",
                                         "email": "sam@example.com", "email_verified": True,
                                         "picture": "https://example.com/sam.png"}

@@ -13,6 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from support.keys import rsa_private_key
 
 from desktop.auth.idtoken import (
     IdTokenError,
@@ -30,13 +31,13 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture(scope="session")
-def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return rsa_key
 
 
 @pytest.fixture(scope="session")
-def other_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def other_key(other_rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return other_rsa_key
 
 
 def jwk(private: rsa.RSAPrivateKey, kid: str | None = KID, **extra: Any) -> dict[str, Any]:
@@ -221,7 +222,7 @@ def test_malformed_key_is_refused(key: rsa.RSAPrivateKey) -> None:
 
 
 def test_short_rsa_keys_are_refused() -> None:
-    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    weak = rsa_private_key(bits=1024)
     with pytest.warns(jwt.warnings.InsecureKeyLengthWarning):
         token = sign(weak)
     refused(token, {"keys": [jwk(weak)]}, "cannot be verified")

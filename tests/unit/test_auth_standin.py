@@ -26,9 +26,9 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPE = "openid profile email offline_access read:login-feed"
 
 
-@pytest.fixture(scope="module")
-def key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+@pytest.fixture(scope="session")
+def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return rsa_key
 
 
 @pytest.fixture

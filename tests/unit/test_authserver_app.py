@@ -18,6 +18,8 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when i
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+from support.keys import public_jwk
+
 from desktop.authserver.app import MAX_BODY_BYTES, create_app
 from desktop.authserver.profiles import ProfileLookup
 from desktop.authserver.tokens import AccessTokenVerifier
@@ -34,23 +36,17 @@ NOW = 1_750_000_000
 
 
 @pytest.fixture(scope="module")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="module")
-def jwks(signing_key: rsa.RSAPrivateKey) -> dict[str, Any]:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
-    return {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+def jwks(rsa_key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    return {"keys": [public_jwk(rsa_key)]}
 
 
 @pytest.fixture
-def make_token(signing_key: rsa.RSAPrivateKey):
+def make_token(rsa_key: rsa.RSAPrivateKey):
     def make(sub: str = "auth0|ada", permissions: list[str] | None = None, **extra: Any) -> str:
         claims = {"iss": ISSUER, "aud": [AUDIENCE, f"{ISSUER}userinfo"], "sub": sub, "iat": NOW - 5,
                   "exp": NOW + 3600, "scope": "openid profile email",
                   "permissions": ["read:login-feed"] if permissions is None else permissions, **extra}
-        return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": "k1"})
+        return jwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "k1"})
 
     return make
 

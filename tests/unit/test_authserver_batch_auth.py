@@ -17,6 +17,8 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when i
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+from support.keys import public_jwk
+
 from desktop.authserver.app import create_app
 from desktop.authserver.batch_auth import MAX_BATCH_CHANNELS
 from desktop.authserver.profiles import ProfileLookup
@@ -32,11 +34,6 @@ SOCKET = "1234.5678"
 NOW = 1_750_000_000
 
 
-@pytest.fixture(scope="module")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 def token(key: rsa.RSAPrivateKey, permissions: list[str] | None = None) -> dict[str, str]:
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "auth0|ada", "iat": NOW - 5, "exp": NOW + 3600,
               "name": "Ada Lovelace", "email": "ada@example.com",
@@ -45,9 +42,8 @@ def token(key: rsa.RSAPrivateKey, permissions: list[str] | None = None) -> dict[
 
 
 @pytest.fixture
-def client(signing_key: rsa.RSAPrivateKey) -> Iterator[TestClient]:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
-    jwks = {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+def client(rsa_key: rsa.RSAPrivateKey) -> Iterator[TestClient]:
+    jwks = {"keys": [public_jwk(rsa_key)]}
     verifier = AccessTokenVerifier(ISSUER, AUDIENCE, lambda: jwks, clock=lambda: float(NOW))
     config = Config(auth0=Auth0Config(issuer=ISSUER, audience=AUDIENCE),
                     pusher=PusherConfig(key=KEY, host="127.0.0.1", port=6001, tls=False, app_id="1"))
@@ -62,9 +58,9 @@ def batch(client: TestClient, headers: dict[str, str], channels: list[str], **ex
 
 
 def test_a_reconnect_signs_feed_encrypted_feed_chat_and_presence_in_one_request(
-        client: TestClient, signing_key: rsa.RSAPrivateKey) -> None:
+        client: TestClient, rsa_key: rsa.RSAPrivateKey) -> None:
     channels = ["private-login-feed", "private-encrypted-login-feed", "private-chat", "presence-support"]
-    response = batch(client, token(signing_key), channels)
+    response = batch(client, token(rsa_key), channels)
     assert response.status_code == 200, response.text
     answers = response.json()[SOCKET]
     assert list(answers) == channels
@@ -78,8 +74,8 @@ def test_a_reconnect_signs_feed_encrypted_feed_chat_and_presence_in_one_request(
     assert json.loads(answers["presence-support"]["data"]["channel_data"])["user_id"] == "auth0|ada"
 
 
-def test_one_refused_channel_does_not_refuse_the_others(client: TestClient, signing_key: rsa.RSAPrivateKey) -> None:
-    response = batch(client, token(signing_key), ["private-login-feed", "private-someone-elses", "bad name!",
+def test_one_refused_channel_does_not_refuse_the_others(client: TestClient, rsa_key: rsa.RSAPrivateKey) -> None:
+    response = batch(client, token(rsa_key), ["private-login-feed", "private-someone-elses", "bad name!",
                                                   "public-news", "private-chat"])
     assert response.status_code == 200
     answers = response.json()[SOCKET]
@@ -91,13 +87,13 @@ def test_one_refused_channel_does_not_refuse_the_others(client: TestClient, sign
 
 
 def test_the_token_and_permission_still_gate_the_whole_request(client: TestClient,
-                                                               signing_key: rsa.RSAPrivateKey) -> None:
+                                                               rsa_key: rsa.RSAPrivateKey) -> None:
     assert batch(client, {}, ["private-login-feed"]).status_code == 401
-    assert batch(client, token(signing_key, permissions=[]), ["private-login-feed"]).status_code == 403
+    assert batch(client, token(rsa_key, permissions=[]), ["private-login-feed"]).status_code == 403
 
 
-def test_json_lists_work_too_and_limits_are_enforced(client: TestClient, signing_key: rsa.RSAPrivateKey) -> None:
-    headers = token(signing_key)
+def test_json_lists_work_too_and_limits_are_enforced(client: TestClient, rsa_key: rsa.RSAPrivateKey) -> None:
+    headers = token(rsa_key)
     response = client.post("/pusher/auth", json={"socket_id": SOCKET, "channel_name": ["private-login-feed"]},
                            headers=headers)
     assert response.json()[SOCKET]["private-login-feed"]["status"] == 200
@@ -110,7 +106,7 @@ def test_json_lists_work_too_and_limits_are_enforced(client: TestClient, signing
     assert batch(client, headers, ["private-login-feed"], socket_id="nope").status_code == 400
 
 
-def test_a_single_channel_request_is_answered_as_before(client: TestClient, signing_key: rsa.RSAPrivateKey) -> None:
+def test_a_single_channel_request_is_answered_as_before(client: TestClient, rsa_key: rsa.RSAPrivateKey) -> None:
     response = client.post("/pusher/auth", data={"socket_id": SOCKET, "channel_name": "private-login-feed"},
-                           headers=token(signing_key))
+                           headers=token(rsa_key))
     assert set(response.json()) == {"auth"}

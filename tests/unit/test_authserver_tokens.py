@@ -12,6 +12,7 @@ import jwt.warnings
 import pytest
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from support.keys import public_jwk, rsa_private_key
 
 from desktop.authserver.tokens import AccessTokenVerifier, KeySetUnavailable, TokenRejected
 
@@ -20,24 +21,14 @@ AUDIENCE = "https://login-feed.example.com/api"
 NOW = 1_750_000_000.0
 
 
-def new_key(bits: int = 2048) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+@pytest.fixture(scope="session")
+def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return rsa_key
 
 
-def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
-    return jwk
-
-
-@pytest.fixture(scope="module")
-def key() -> rsa.RSAPrivateKey:
-    return new_key()
-
-
-@pytest.fixture(scope="module")
-def other_key() -> rsa.RSAPrivateKey:
-    return new_key()
+@pytest.fixture(scope="session")
+def other_key(other_rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    return other_rsa_key
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -218,7 +209,7 @@ def test_token_without_kid_uses_the_only_key(key, other_key) -> None:
 
 
 def test_unsuitable_keys_in_the_jwks_are_ignored(key) -> None:
-    small = new_key(1024)
+    small = rsa_private_key(bits=1024)
     with warnings.catch_warnings():  # PyJWT warns when signing with a short key: that is the point here
         warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
         small_token = sign(small, kid="small")

@@ -142,11 +142,6 @@ def test_the_authservers_discovery_names_what_failed_without_the_query() -> None
     assert str(refused.value) == f"the JWKS at {stub.url('/jwks')} answered HTTP 404"
 
 
-@pytest.fixture(scope="module")
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
 def test_a_hanging_jwks_refetch_does_not_stall_other_verifications(rsa_key: rsa.RSAPrivateKey) -> None:
     """The key set is stale, one request refetches it and the provider hangs: a token whose key is in hand is
     still verified meanwhile. Before, the refetch held the key-set lock, so this verify waited for the deadline."""

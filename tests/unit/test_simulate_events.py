@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from desktop.feed.events import normalise
-from desktop.simulate.people import LOGIN_EVENT, SIGNUP_EVENT, SampleEvents, iso_utc_ms
 from desktop.simulate.data import CULTURES
+from desktop.simulate.people import LOGIN_EVENT, SIGNUP_EVENT, SampleEvents, iso_utc_ms
 
 NOW = 1_795_237_262.123  # 2026-11-21T05:01:02.123Z
 V1_KEYS = {"v", "type", "user_id", "email", "name", "nickname", "picture", "connection", "client_name", "country",

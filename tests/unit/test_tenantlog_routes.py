@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.exceptions import StarletteDeprecationWarning
 from support.auth0_log_samples import LONDON_IP, as_array, as_lines, as_object, record
+from support.keys import public_jwk
 
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when it finds only httpx
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -32,11 +33,6 @@ ISSUER = "https://tenant.example.auth0.com/"
 AUDIENCE = "https://login-feed.example.com/api"
 STREAM_TOKEN = "Bearer s3cr3t-stream-token-0123456789"
 NOW = 1_750_000_000
-
-
-@pytest.fixture(scope="module")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def token(key: rsa.RSAPrivateKey, permissions: list[str] | None = None) -> str:
@@ -67,9 +63,8 @@ def sent() -> Sent:
     return Sent()
 
 
-def make_app(signing_key: rsa.RSAPrivateKey, tenant_log: TenantLog) -> Any:
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
-    jwks = {"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}
+def make_app(rsa_key: rsa.RSAPrivateKey, tenant_log: TenantLog) -> Any:
+    jwks = {"keys": [public_jwk(rsa_key)]}
     verifier = AccessTokenVerifier(ISSUER, AUDIENCE, lambda: jwks, clock=lambda: float(NOW))
     config = Config(auth0=Auth0Config(issuer=ISSUER, audience=AUDIENCE),
                     pusher=PusherConfig(key="app-key", host="127.0.0.1", port=6001, tls=False, app_id="1"))
@@ -78,12 +73,12 @@ def make_app(signing_key: rsa.RSAPrivateKey, tenant_log: TenantLog) -> Any:
 
 
 @pytest.fixture
-def client(signing_key: rsa.RSAPrivateKey, store: SqliteEventStore, sent: Sent) -> Iterator[TestClient]:
+def client(rsa_key: rsa.RSAPrivateKey, store: SqliteEventStore, sent: Sent) -> Iterator[TestClient]:
     publisher = Publisher(store, sent, "private-login-feed")  # not started: tests call publish_pending()
     tenant_log = TenantLog(store, STREAM_TOKEN, publisher, clock=lambda: float(NOW),
                            locate=lambda ip: Place("GB", "London") if ip == LONDON_IP else Place(None, None))
-    with TestClient(make_app(signing_key, tenant_log)) as test_client:
-        test_client.staff = {"Authorization": f"Bearer {token(signing_key)}"}  # type: ignore[attr-defined]
+    with TestClient(make_app(rsa_key, tenant_log)) as test_client:
+        test_client.staff = {"Authorization": f"Bearer {token(rsa_key)}"}  # type: ignore[attr-defined]
         test_client.publisher = publisher  # type: ignore[attr-defined]
         yield test_client
 
@@ -204,10 +199,10 @@ def test_a_huge_limit_is_served_as_1000(client: TestClient) -> None:
     assert response.status_code == 200
 
 
-def test_events_need_the_bearer_token_and_the_permission(client: TestClient, signing_key: rsa.RSAPrivateKey) -> None:
+def test_events_need_the_bearer_token_and_the_permission(client: TestClient, rsa_key: rsa.RSAPrivateKey) -> None:
     assert client.get("/events").status_code == 401
     assert client.get("/events", headers={"Authorization": STREAM_TOKEN}).status_code == 401
-    no_permission = {"Authorization": f"Bearer {token(signing_key, permissions=[])}"}
+    no_permission = {"Authorization": f"Bearer {token(rsa_key, permissions=[])}"}
     assert client.get("/events", headers=no_permission).status_code == 403
     assert client.get("/users/auth0%7Cx/events", headers=no_permission).status_code == 403
 
@@ -234,9 +229,9 @@ def test_publishing_happens_after_commit_in_batches_of_ten(client: TestClient, s
     assert client.publisher.publish_pending() == 0  # type: ignore[attr-defined]
 
 
-def test_without_a_configured_token_the_stream_answers_503(signing_key: rsa.RSAPrivateKey,
+def test_without_a_configured_token_the_stream_answers_503(rsa_key: rsa.RSAPrivateKey,
                                                             store: SqliteEventStore) -> None:
-    with TestClient(make_app(signing_key, TenantLog(store, None))) as plain:
+    with TestClient(make_app(rsa_key, TenantLog(store, None))) as plain:
         response = plain.post("/auth0/log-stream", content=b"[]", headers={"Authorization": ""})
         assert response.status_code == 503 and "LOGIN_FEED_LOG_STREAM_TOKEN" in response.text
 
