@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import requests
 
+from desktop.tenantlog.store import is_postgres_url
 from support.cli_process import CliProcess, cli_environment
 from support.oidc_provider import DEVICE_CODE_GRANT, OidcProvider
 from support.server_process import free_loopback_port
@@ -50,7 +51,8 @@ class LogStreamServer:
 
     def __init__(self, tmp_path: Path, idp: OidcProvider, soketi: Soketi, *, channel: str = "private-login-feed",
                  master_key: bytes | None = None, database: str | None = None) -> None:
-        """``database``: a ``postgresql://`` URL (a replica of several on one store); else SQLite in ``data_dir``."""
+        """``database``: a ``postgresql://`` URL (a replica of several on one store) or a SQLite file; by default
+        ``tenant-log.sqlite3`` in ``data_dir``."""
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.data_dir = tmp_path / "data"
         self.config = tmp_path / "config.toml"
@@ -113,11 +115,11 @@ class LogStreamServer:
 
     def unpublished(self) -> int:
         """Events in the store not yet published (read straight from the database, as a second reader)."""
-        if self.database:
+        if self.database and is_postgres_url(self.database):
             with psycopg.connect(self.database, connect_timeout=10) as pg:
                 row = pg.execute("SELECT count(*) FROM events WHERE NOT published").fetchone()
             return int(row[0]) if row else 0
-        database = self.data_dir / "tenant-log.sqlite3"
+        database = Path(self.database) if self.database else self.data_dir / "tenant-log.sqlite3"
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as db:
             count = int(db.execute("SELECT count(*) FROM events WHERE published = 0").fetchone()[0])
         db.close()
