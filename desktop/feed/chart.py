@@ -1,4 +1,5 @@
-"""Signups and logins per minute over the last hour, painted with QPainter (no QtCharts).
+"""Signups, logins and failures per minute over the last hour, painted with QPainter (no QtCharts). Failures are
+red bars, so a surge of failed logins stands out at a glance.
 
 Repaints are coalesced: :meth:`MinuteChart.schedule_update` may be called for every batch; the chart reads
 the stats and repaints at most every 500 ms, plus every 15 s so the window keeps moving when all is quiet.
@@ -35,7 +36,7 @@ def nice_ceiling(value: int) -> int:
 
 
 class MinuteChart(QWidget):
-    """Two bars per minute (signups, logins) in the badges' colours; a tooltip per minute with the counts."""
+    """Three bars per minute (signups, logins, failures) in the badges' colours; a tooltip per minute."""
 
     #: emitted after each (coalesced) read of the stats, so counters elsewhere can follow the same rhythm
     refreshed = Signal()
@@ -92,7 +93,7 @@ class MinuteChart(QWidget):
         return self.rect().adjusted(label_w + 4, line + 6, -6, -(line + 4))
 
     def _y_max(self) -> int:
-        return nice_ceiling(max((max(c.signups, c.logins) for c in self._data), default=0))
+        return nice_ceiling(max((max(c.signups, c.logins, c.failures) for c in self._data), default=0))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -113,6 +114,7 @@ class MinuteChart(QWidget):
         grid.setAlphaF(0.12)
         signup_fill = badge_colors("signup", palette)[0]
         login_fill = badge_colors("login", palette)[0]
+        failure_fill = badge_colors("failure", palette)[0]
         y_max = self._y_max()
 
         painter.setFont(self.font())
@@ -121,7 +123,7 @@ class MinuteChart(QWidget):
         painter.drawText(QRect(plot.left(), 0, plot.width(), line + 2),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "Per minute, last hour")
         x = plot.right()
-        for label, color in (("Log ins", login_fill), ("Sign ups", signup_fill)):
+        for label, color in (("Failures", failure_fill), ("Log ins", login_fill), ("Sign ups", signup_fill)):
             width = fm.horizontalAdvance(label)
             x -= width
             painter.setPen(quiet)
@@ -143,19 +145,7 @@ class MinuteChart(QWidget):
             painter.setPen(quiet)
             painter.drawText(QRect(0, y - line // 2, plot.left() - 6, line), right_flags, f"{int(value):,}")
 
-        # bars
-        count = max(1, len(self._data))
-        slot = plot.width() / count
-        self._slots = (plot.left(), slot)
-        bar = max(1.0, (slot - max(1.0, slot * 0.25)) / 2)
-        for i, minute in enumerate(self._data):
-            left = plot.left() + i * slot + (slot - 2 * bar) / 2
-            for j, (value, color) in enumerate(((minute.signups, signup_fill), (minute.logins, login_fill))):
-                if value <= 0:
-                    continue
-                height = max(1, round(value / y_max * plot.height()))
-                painter.fillRect(QRect(round(left + j * bar), plot.bottom() - height, max(1, round(bar)), height),
-                                 color)
+        self._paint_bars(painter, plot, y_max, (signup_fill, login_fill, failure_fill))
 
         # x labels: the clock time at the start, the middle, and "now"
         if self._data:
@@ -166,6 +156,21 @@ class MinuteChart(QWidget):
             painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, first)
             painter.drawText(bottom, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, middle)
             painter.drawText(bottom, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, "now")
+
+    def _paint_bars(self, painter: QPainter, plot: QRect, y_max: int, fills: tuple[QColor, ...]) -> None:
+        count = max(1, len(self._data))
+        slot = plot.width() / count
+        self._slots = (plot.left(), slot)
+        bar = max(1.0, (slot - max(1.0, slot * 0.25)) / 3)
+        for i, minute in enumerate(self._data):
+            left = plot.left() + i * slot + (slot - 3 * bar) / 2
+            for j, (value, color) in enumerate(zip((minute.signups, minute.logins, minute.failures), fills,
+                                                   strict=True)):
+                if value <= 0:
+                    continue
+                height = max(1, round(value / y_max * plot.height()))
+                painter.fillRect(QRect(round(left + j * bar), plot.bottom() - height, max(1, round(bar)), height),
+                                 color)
 
     # -- tooltips ---------------------------------------------------------------------------------------
     def minute_at(self, pos: QPoint) -> MinuteCount | None:
@@ -179,7 +184,7 @@ class MinuteChart(QWidget):
     def tooltip_text(minute: MinuteCount) -> str:
         end = minute.minute_start + timedelta(minutes=1)
         return (f"{minute.minute_start:%H:%M} to {end:%H:%M}\n"
-                f"Sign ups: {minute.signups:,}\nLog ins: {minute.logins:,}")
+                f"Sign ups: {minute.signups:,}\nLog ins: {minute.logins:,}\nFailures: {minute.failures:,}")
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):

@@ -21,21 +21,29 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop.feed.events import FeedEvent
-from desktop.feed.model import TYPE_LABELS, FeedModel, place, plain_line, via, who
+from desktop.feed.kinds import TYPE_LABELS, colour_key
+from desktop.feed.model import FeedModel, place, plain_line, via, who
 from desktop.feed.stats import event_time
 
 Index = QModelIndex | QPersistentModelIndex
 
 # Badge fills with the text drawn on them: dark fills with white text on a light palette, light fills with
 # near-black text on a dark one. Every pair has a contrast ratio above 4.5:1 (WCAG AA for small text).
+# Keys are :func:`desktop.feed.kinds.colour_key`'s: failures red, warnings and blocks amber, other successes neutral.
 _LIGHT = {
     "signup": (QColor("#1a7f37"), QColor("#ffffff")),
     "login": (QColor("#0b5cc7"), QColor("#ffffff")),
+    "failure": (QColor("#c62828"), QColor("#ffffff")),
+    "warning": (QColor("#8f5b00"), QColor("#ffffff")),
+    "neutral": (QColor("#3d6270"), QColor("#ffffff")),
     "unrecognised": (QColor("#5f6872"), QColor("#ffffff")),
 }
 _DARK = {
     "signup": (QColor("#3fb950"), QColor("#0d1117")),
     "login": (QColor("#58a6ff"), QColor("#0d1117")),
+    "failure": (QColor("#ff7b72"), QColor("#0d1117")),
+    "warning": (QColor("#d29922"), QColor("#0d1117")),
+    "neutral": (QColor("#8fb8c8"), QColor("#0d1117")),
     "unrecognised": (QColor("#9aa4ae"), QColor("#0d1117")),
 }
 
@@ -45,7 +53,8 @@ def is_dark(palette: QPalette) -> bool:
 
 
 def badge_colors(kind: str, palette: QPalette) -> tuple[QColor, QColor]:
-    """(fill, text) of the type badge for ``kind`` on ``palette``; the chart uses the same fills."""
+    """(fill, text) of the badge for colour family ``kind`` (:func:`~desktop.feed.kinds.colour_key`) on
+    ``palette``; the chart and the counters use the same fills."""
     table = _DARK if is_dark(palette) else _LIGHT
     return table.get(kind, table["unrecognised"])
 
@@ -179,7 +188,7 @@ class FeedDelegate(QStyledItemDelegate):
         painter.drawLine(rect.left(), rect.bottom(), rect.right(), rect.bottom())
 
         badge = QRect(rect.left() + m.pad, rect.top() + (rect.height() - m.badge_h) // 2, m.badge_w, m.badge_h)
-        self._paint_badge(painter, badge, ev.type, palette, m)
+        self._paint_badge(painter, badge, ev, palette, m)
         if selected:  # keep the badge's edge visible on the highlight, whatever colour it is
             outline = QColor(text)
             outline.setAlphaF(0.7)
@@ -197,8 +206,8 @@ class FeedDelegate(QStyledItemDelegate):
         self._paint_time(painter, cells, ev, m, text=text, secondary=secondary)
 
     @staticmethod
-    def _paint_badge(painter: QPainter, badge: QRect, kind: str, palette: QPalette, m: _Metrics) -> None:
-        fill, ink = badge_colors(kind, palette)
+    def _paint_badge(painter: QPainter, badge: QRect, ev: FeedEvent, palette: QPalette, m: _Metrics) -> None:
+        fill, ink = badge_colors(colour_key(ev), palette)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
@@ -207,7 +216,7 @@ class FeedDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setFont(m.badge_font)
         painter.setPen(ink)
-        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, TYPE_LABELS.get(kind, "?"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, TYPE_LABELS.get(ev.type, "?"))
 
     @staticmethod
     def _paint_text(painter: QPainter, lines: tuple[QRect, ...], ev: FeedEvent, m: _Metrics, *, text: QColor,
@@ -218,12 +227,15 @@ class FeedDelegate(QStyledItemDelegate):
         headline = plain_line(who(ev))
         if ev.type == "unrecognised":
             second = f"on {plain_line(ev.channel)}" if ev.channel else ""
+        elif ev.log_id is not None:  # the tenant log: what happened, and why
+            second = plain_line(f"{ev.label} — {ev.reason}" if ev.reason else ev.label)
         else:
             second = plain_line(ev.email) if ev.email and ev.email != who(ev) else ""
         spacing = m.fm.horizontalAdvance("  ")
         head_w = m.bold_fm.horizontalAdvance(headline)
-        if second:  # the name gets what the email leaves, but at least 60% of the line
-            head_w = min(head_w, max(width * 3 // 5, width - m.fm.horizontalAdvance(second) - spacing))
+        if second:  # the name gets what the email leaves, but at least 60% of the line (40% before a reason)
+            least = width * 2 // 5 if ev.log_id is not None else width * 3 // 5
+            head_w = min(head_w, max(least, width - m.fm.horizontalAdvance(second) - spacing))
         head_w = min(head_w, width)
         head = fit(m.bold_fm, headline, head_w)
         painter.setFont(m.bold)
@@ -239,6 +251,9 @@ class FeedDelegate(QStyledItemDelegate):
         # line 2: where, and through which connection and application (or why it was not recognised)
         if ev.type == "unrecognised":
             details = plain_line(ev.reason) or "unrecognised payload"
+        elif ev.log_id is not None:  # the device and where the IP is, then the connection and application
+            where = "  ".join(p for p in (plain_line(ev.ip, 64), place(ev)) if p)
+            details = "  ·  ".join(p for p in (plain_line(ev.device, 80), where, via(ev)) if p) or "—"
         else:
             details = "  ·  ".join(p for p in (place(ev), via(ev)) if p) or "—"
         painter.drawText(second_line.adjusted(0, 0, 4, 0), _LEFT, fit(m.fm, details, width))

@@ -1,4 +1,5 @@
-"""Filters for the feed: event type, country, and a case-insensitive text search.
+"""Filters for the feed: event kind, outcome (failures only is one click), country, and a case-insensitive
+text search (names, email, ids, IP, reason, device ...).
 
 The filtering itself is Qt's (C++): one regular expression over ``FeedModel.FilterRole``. With no filter
 set the pattern is empty and Qt accepts inserted rows without calling into Python at all; a Python
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
+from desktop.feed.kinds import TYPE_LABELS
 from desktop.feed.model import FeedModel
 
-TYPES = ("signup", "login", "unrecognised")
+TYPES = tuple(TYPE_LABELS)
+OUTCOMES = ("success", "failure", "warning")
 
 
 class FeedFilterProxy(QSortFilterProxyModel):
@@ -23,6 +26,7 @@ class FeedFilterProxy(QSortFilterProxyModel):
         self._feed: FeedModel | None = None
         self._type: str | None = None
         self._country: str | None = None
+        self._outcome: str | None = None
         self._needle = ""
         self._terms: tuple[str, ...] = ()
         #: True while a filter change adds and removes rows (views: these are not new events)
@@ -48,27 +52,38 @@ class FeedFilterProxy(QSortFilterProxyModel):
     def search_text(self) -> str:
         return self._needle
 
+    @property
+    def outcome_filter(self) -> str | None:
+        return self._outcome
+
+    def set_outcome_filter(self, outcome: str | None) -> None:
+        """``"failure"``, ``"warning"``, ``"success"``, or None for every outcome."""
+        outcome = outcome or None
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self.set_filters(kind=self._type, country=self._country, text=self._needle, outcome=outcome)
+
     def set_type_filter(self, kind: str | None) -> None:
         """``"signup"``, ``"login"``, ``"unrecognised"``, or None (or ``"all"``) for every type."""
         kind = None if kind in (None, "", "all") else kind
         if kind is not None and kind not in TYPES:
             raise ValueError(f"unknown event type {kind!r}")
-        self.set_filters(kind=kind, country=self._country, text=self._needle)
+        self.set_filters(kind=kind, country=self._country, text=self._needle, outcome=self._outcome)
 
     def set_country_filter(self, country: str | None) -> None:
         """A country exactly as the events carry it (e.g. ``"FR"``), or None for every country."""
-        self.set_filters(kind=self._type, country=country or None, text=self._needle)
+        self.set_filters(kind=self._type, country=country or None, text=self._needle, outcome=self._outcome)
 
     def set_search_text(self, text: str) -> None:
         """Rows containing every word of ``text`` (in any of the searched fields), ignoring case."""
-        self.set_filters(kind=self._type, country=self._country, text=text)
+        self.set_filters(kind=self._type, country=self._country, text=text, outcome=self._outcome)
 
-    def set_filters(self, *, kind: str | None, country: str | None, text: str) -> None:
-        """Set all three at once (one refilter)."""
+    def set_filters(self, *, kind: str | None, country: str | None, text: str, outcome: str | None = None) -> None:
+        """Set them all at once (one refilter)."""
         needle = " ".join(text.casefold().split())
-        if (kind, country, needle) == (self._type, self._country, self._needle):
+        if (kind, country, needle, outcome) == (self._type, self._country, self._needle, self._outcome):
             return
-        self._type, self._country, self._needle = kind, country, needle
+        self._type, self._country, self._needle, self._outcome = kind, country, needle, outcome
         self._terms = tuple(needle.split())
         self.refiltering = True
         try:
@@ -84,13 +99,15 @@ class FeedFilterProxy(QSortFilterProxyModel):
             parts.append(f"(?=\\x1f{escape(self._type)}\\x1f)")
         if self._country is not None:
             parts.append(f"(?=\\x1f[^\\x1f]*\\x1f{escape(self._country.casefold())}\\x1f)")
+        if self._outcome is not None:
+            parts.append(f"(?=\\x1f[^\\x1f]*\\x1f[^\\x1f]*\\x1f{escape(self._outcome)}\\x1f)")
         parts.extend(f"(?=[\\s\\S]*{escape(term)})" for term in self._terms)
         if not parts:
             return QRegularExpression()
         return QRegularExpression("^" + "".join(parts))
 
     def is_filtering(self) -> bool:
-        return bool(self._type or self._country or self._needle)
+        return bool(self._type or self._country or self._needle or self._outcome)
 
     # -- helpers ----------------------------------------------------------------------------------------
     def countries(self) -> list[str]:

@@ -15,15 +15,18 @@ from datetime import datetime
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from desktop.feed.events import FeedEvent
+from desktop.feed.kinds import TYPE_LABELS, outcome_of
 from desktop.feed.stats import event_time
 from desktop.util.text import one_line
 
 DEFAULT_MAX_ROWS = 5_000
-TYPE_LABELS = {"signup": "Sign up", "login": "Log in", "unrecognised": "Unrecognised"}
+ORDER_SLACK_SECONDS = 5.0
+"""How much older than the newest row an event may be and still go on top in arrival order (see ``add_events``)."""
 MAX_LINE_CHARS = 300
 """Painted text is elided to the row's width anyway; this only bounds the work for hostile 1,000-char fields."""
 
-_SEARCH_FIELDS = ("name", "email", "user_id", "connection", "client_name", "country", "city", "ip")
+_SEARCH_FIELDS = ("name", "email", "user_id", "connection", "client_name", "country", "city", "ip", "label", "reason",
+                  "device")
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -74,7 +77,8 @@ class FeedModel(QAbstractListModel):
     CountryRole = EventRole + 2  #: the country as sent ("" when absent)
     SortRole = EventRole + 3  #: event time, epoch seconds (float)
     SearchRole = EventRole + 4  #: casefolded text the search box matches against
-    #: ``\x1f<type>\x1f<country>\x1f`` + the search text: what the proxy's (C++) regular expression filters on
+    #: ``\x1f<type>\x1f<country>\x1f<outcome>\x1f`` + the search text: what the proxy's (C++) regular expression
+    #: filters on
     FilterRole = EventRole + 5
 
     def __init__(self, max_rows: int = DEFAULT_MAX_ROWS, parent: QObject | None = None) -> None:
@@ -117,22 +121,25 @@ class FeedModel(QAbstractListModel):
         if role == _SEARCH:
             return self.search_blob(row)
         if role == _FILTER:
-            return f"\x1f{ev.type}\x1f{(ev.country or '').casefold()}\x1f{self.search_blob(row)}"
+            return (f"\x1f{ev.type}\x1f{(ev.country or '').casefold()}\x1f{outcome_of(ev)}\x1f"
+                    f"{self.search_blob(row)}")
         if role == _TOOLTIP:
             return exact_local_time(ev)
         return None
 
     # -- feed API ---------------------------------------------------------------------------------------
     def add_events(self, events: Sequence[FeedEvent]) -> None:
-        """Put ``events`` (oldest first) in time order: on top when they are the newest (the live case: one ranged
-        insert), else each where its time puts it (caught-up events, a producer whose clock lags), in as few
-        ranged inserts as there are runs; then the oldest rows beyond the cap go (one ranged removal)."""
+        """Put ``events`` (oldest first) in time order: on top, in arrival order, when they are the newest give or
+        take :data:`ORDER_SLACK_SECONDS` (the live case: one ranged insert; a producer's clock or the delivery may
+        lag by that much without reordering what arrived); else each where its time puts it (caught-up events),
+        in as few ranged inserts as there are runs. Then the oldest rows beyond the cap go (one ranged removal)."""
         batch = list(events)
         if not batch:
             return
         times = [-event_time(ev) for ev in batch]  # negated: the rows (newest first) ascend in these
-        in_order = all(a >= b for a, b in itertools.pairwise(times))
-        if not in_order or (self._keys and times[0] > self._keys[0]):  # not simply newer, in order: merge
+        slack = ORDER_SLACK_SECONDS
+        in_order = all(a + slack >= b for a, b in itertools.pairwise(times))
+        if not in_order or (self._keys and max(times) > self._keys[0] + slack):  # older than the top: merge
             self._merge(batch, times)
             self._trim(len(self._rows) - self._max_rows)
             return

@@ -39,6 +39,7 @@ from desktop.feed.detail import EventDetail
 from desktop.feed.events import FeedEvent
 from desktop.feed.filters import FeedFilterProxy
 from desktop.feed.fold import LoginFolder
+from desktop.feed.kinds import KIND_CHOICES, OUTCOME_CHOICES
 from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
 from desktop.feed.serialise import write_csv
 from desktop.feed.stats import FeedStats
@@ -48,7 +49,7 @@ from desktop.ui.text import plain
 log = logging.getLogger("desktop.feed")
 
 MAX_COUNTRY_CHARS = 64  # longer "countries" are searchable but not offered in the combo
-_TYPE_CHOICES = (("All types", None), ("Sign ups", "signup"), ("Log ins", "login"), ("Unrecognised", "unrecognised"))
+_TYPE_CHOICES = KIND_CHOICES
 
 
 def _quiet(label: QLabel) -> QLabel:
@@ -144,18 +145,11 @@ class FeedPanel(QWidget):
     def _create_toolbar(self) -> None:
         self.search = QLineEdit()
         self.search.setObjectName("feedSearch")
-        self.search.setPlaceholderText("Search name, email, user ID, IP, city… (Ctrl+F)")
+        self.search.setPlaceholderText("Search name, email, IP, reason, device, city… (Ctrl+F)")
+        self.search.setAccessibleName("Search the feed")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(220)
-        self.type_combo = QComboBox()
-        self.type_combo.setObjectName("feedTypeFilter")
-        for label, kind in _TYPE_CHOICES:
-            self.type_combo.addItem(label, kind)
-        self.country_combo = QComboBox()
-        self.country_combo.setObjectName("feedCountryFilter")
-        self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.country_combo.setMinimumContentsLength(10)
-        self.country_combo.addItem("All countries", None)
+        self._create_filters()
         self.paused_label = plain(QLabel())
         self.paused_label.setObjectName("feedPausedLabel")
         self.paused_label.hide()
@@ -166,18 +160,48 @@ class FeedPanel(QWidget):
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setObjectName("feedExportButton")
         self.export_button.setToolTip("Save the rows shown (with the current filters) as a CSV file")
-        self.toolbar = QHBoxLayout()
+        # Two rows: search and the list's actions, then the filters (failures only first: one click away).
+        top = QHBoxLayout()
+        top.setSpacing(6)
+        top.addWidget(self.search, 3)
+        top.addStretch(1)
+        top.addWidget(self.paused_label)
+        top.addWidget(self.pause_button)
+        top.addWidget(self.export_button)
+        filters = QHBoxLayout()
+        filters.setSpacing(6)
+        for widget in (self.failures_button, self.type_combo, self.outcome_combo, self.country_combo):
+            filters.addWidget(widget)
+        filters.addStretch(1)
+        self.toolbar = QVBoxLayout()
         self.toolbar.setSpacing(6)
-        self.toolbar.addWidget(self.search, 3)
-        self.toolbar.addWidget(self.type_combo)
-        self.toolbar.addWidget(self.country_combo)
-        self.toolbar.addStretch(1)
-        self.toolbar.addWidget(self.paused_label)
-        self.toolbar.addWidget(self.pause_button)
-        self.toolbar.addWidget(self.export_button)
+        self.toolbar.addLayout(top)
+        self.toolbar.addLayout(filters)
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         self.find_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.find_shortcut.activated.connect(self.focus_search)
+
+    def _create_filters(self) -> None:
+        self.type_combo = QComboBox()
+        self.type_combo.setObjectName("feedTypeFilter")
+        self.type_combo.setAccessibleName("Filter by kind")
+        for label, kind in _TYPE_CHOICES:
+            self.type_combo.addItem(label, kind)
+        self.outcome_combo = QComboBox()
+        self.outcome_combo.setObjectName("feedOutcomeFilter")
+        self.outcome_combo.setAccessibleName("Filter by outcome")
+        for label, outcome in OUTCOME_CHOICES:
+            self.outcome_combo.addItem(label, outcome)
+        self.failures_button = QPushButton("Failures &only")
+        self.failures_button.setObjectName("feedFailuresOnly")
+        self.failures_button.setCheckable(True)
+        self.failures_button.setToolTip("Only failed logins, signups, blocks and other failures (Alt+O)")
+        self.country_combo = QComboBox()
+        self.country_combo.setObjectName("feedCountryFilter")
+        self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.country_combo.setMinimumContentsLength(10)
+        self.country_combo.addItem("All countries", None)
+        self.country_combo.setAccessibleName("Filter by country")
 
     def _create_warning(self) -> None:
         self.warning = QFrame()
@@ -209,7 +233,8 @@ class FeedPanel(QWidget):
             _quiet(header)
             grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignRight)
         self.counter_labels: dict[str, QLabel] = {}
-        for row, (kind, title) in enumerate((("signup", "Sign ups"), ("login", "Log ins")), start=1):
+        rows = (("signup", "Sign ups"), ("login", "Log ins"), ("failure", "Failures"))
+        for row, (kind, title) in enumerate(rows, start=1):
             grid.addWidget(_Swatch(kind), row, 0, Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(plain(QLabel(title)), row, 1)
             for column, span in ((2, "hour"), (3, "today")):
@@ -222,12 +247,14 @@ class FeedPanel(QWidget):
                 value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 grid.addWidget(value, row, column)
                 self.counter_labels[f"{kind}_{span}"] = value
-        grid.setRowStretch(3, 1)
+        grid.setRowStretch(4, 1)
         self.counters.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
     def _connect_signals(self) -> None:
         self.search.textChanged.connect(self._apply_filters)
         self.type_combo.currentIndexChanged.connect(self._apply_filters)
+        self.outcome_combo.currentIndexChanged.connect(self._apply_filters)
+        self.failures_button.toggled.connect(self.set_failures_only)
         self.country_combo.currentIndexChanged.connect(self._apply_filters)
         self.pause_button.toggled.connect(self.set_paused)
         self.export_button.clicked.connect(self._ask_export_path)
@@ -325,6 +352,11 @@ class FeedPanel(QWidget):
         self.chart.refresh()
         self._update_paused_label()
 
+    @Slot(bool)
+    def set_failures_only(self, on: bool) -> None:
+        """The one-click toggle: only failures, or every outcome again."""
+        self.outcome_combo.setCurrentIndex(max(0, self.outcome_combo.findData("failure")) if on else 0)
+
     @Slot()
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -362,7 +394,12 @@ class FeedPanel(QWidget):
 
     @Slot()
     def _apply_filters(self) -> None:
+        outcome = self.outcome_combo.currentData()
+        self.failures_button.blockSignals(True)
+        self.failures_button.setChecked(outcome == "failure")
+        self.failures_button.blockSignals(False)
         self.proxy.set_filters(kind=self.type_combo.currentData(), country=self.country_combo.currentData(),
+                               outcome=outcome,
                                text=self.search.text())
         current = self.view.currentIndex()
         if current.isValid() and self.view.selectionModel().isSelected(current):
@@ -385,6 +422,7 @@ class FeedPanel(QWidget):
     def _update_counters(self) -> None:
         counts = self.stats.counts()
         values = {"signup_hour": counts.signups_hour, "login_hour": counts.logins_hour,
+                  "failure_hour": counts.failures_hour, "failure_today": counts.failures_today,
                   "signup_today": counts.signups_today, "login_today": counts.logins_today}
         for key, value in values.items():
             self.counter_labels[key].setText(f"{value:,}")

@@ -1,4 +1,7 @@
-"""Counters for the feed: signups and logins in the last hour, today, and per minute. Pure: no Qt, no IO.
+"""Counters for the feed: signups, logins and failures in the last hour, today, and per minute. Pure: no Qt, no IO.
+
+A failure is any event the tenant log marks ``outcome: failure`` (failed logins and signups, blocks, MFA and
+password failures ...); a successful v2 login or signup counts as a login or signup, like a v1 one.
 
 Memory is bounded whatever the rate: one bucket per minute for the last 24 hours (at most 1,441) and
 one total per local day for today and yesterday. An event counts at its own time (``at``), or at
@@ -26,12 +29,27 @@ class Counts(NamedTuple):
     logins_hour: int
     signups_today: int
     logins_today: int
+    failures_hour: int = 0
+    failures_today: int = 0
 
 
 class MinuteCount(NamedTuple):
     minute_start: datetime  # aware, in the stats' time zone
     signups: int
     logins: int
+    failures: int = 0
+
+
+def _slot(ev: FeedEvent) -> int | None:
+    """0 signups, 1 logins, 2 failures; None for what is not counted."""
+    if ev.outcome == "failure":
+        return 2
+    kind = ev.type
+    if kind == "signup":
+        return 0
+    if kind == "login":
+        return 1
+    return None
 
 
 @lru_cache(maxsize=16_384)
@@ -66,36 +84,32 @@ class FeedStats:
     def __init__(self, clock: Callable[[], float] = time.time, tz: tzinfo | None = None) -> None:
         self._clock = clock
         self._tz = tz
-        self._minutes: dict[int, list[int]] = {}  # minute number (epoch // 60) -> [signups, logins]
-        self._days: dict[date, list[int]] = {}  # local date -> [signups, logins]
+        self._minutes: dict[int, list[int]] = {}  # minute number (epoch // 60) -> [signups, logins, failures]
+        self._days: dict[date, list[int]] = {}  # local date -> [signups, logins, failures]
         self._day_cache: tuple[float, float, date] | None = None  # [start, end) of the last day looked up
         self._pruned_at = -1
 
     # -- input ------------------------------------------------------------------------------------------
     def add(self, events: Iterable[FeedEvent]) -> None:
-        """Count ``events`` (any order); unrecognised events are not counted."""
+        """Count ``events`` (any order); unrecognised events and other successes are not counted."""
         now = self._clock()
         oldest_minute = int(now // MINUTE) - KEEP_MINUTES + 1
         minutes, days = self._minutes, self._days
         for ev in events:
-            kind = ev.type
-            if kind == "signup":
-                slot = 0
-            elif kind == "login":
-                slot = 1
-            else:
+            slot = _slot(ev)
+            if slot is None:
                 continue
             when = event_time(ev)
             minute = int(when // MINUTE)
             if minute >= oldest_minute:
                 bucket = minutes.get(minute)
                 if bucket is None:
-                    bucket = minutes[minute] = [0, 0]
+                    bucket = minutes[minute] = [0, 0, 0]
                 bucket[slot] += 1
             day = self._day_of(when)
             totals = days.get(day)
             if totals is None:
-                totals = days[day] = [0, 0]
+                totals = days[day] = [0, 0, 0]
             totals[slot] += 1
         self._prune(now)
 
@@ -108,14 +122,15 @@ class FeedStats:
         """Last hour = the current minute and the 59 before it; today = since local midnight."""
         now = self._clock() if now is None else now
         current = int(now // MINUTE)
-        signups = logins = 0
+        signups = logins = failures = 0
         for minute in range(current - 59, current + 1):
             bucket = self._minutes.get(minute)
             if bucket is not None:
                 signups += bucket[0]
                 logins += bucket[1]
-        today = self._days.get(self._day_of(now), (0, 0))
-        return Counts(signups, logins, today[0], today[1])
+                failures += bucket[2]
+        today = self._days.get(self._day_of(now), (0, 0, 0))
+        return Counts(signups, logins, today[0], today[1], failures, today[2])
 
     def per_minute(self, now: float | None = None, minutes: int = 60) -> list[MinuteCount]:
         """``minutes`` buckets, oldest first, the last one being the minute in progress."""
@@ -124,9 +139,9 @@ class FeedStats:
         tz = self._zone(now)
         result = []
         for minute in range(current - minutes + 1, current + 1):
-            bucket = self._minutes.get(minute, (0, 0))
+            bucket = self._minutes.get(minute, (0, 0, 0))
             start = datetime.fromtimestamp(minute * MINUTE, tz)
-            result.append(MinuteCount(start, bucket[0], bucket[1]))
+            result.append(MinuteCount(start, bucket[0], bucket[1], bucket[2]))
         return result
 
     def __len__(self) -> int:

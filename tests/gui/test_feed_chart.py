@@ -52,7 +52,7 @@ def test_tooltips_name_the_minute_and_its_counts(chart: MinuteChart) -> None:
     render(chart)  # lays out the bars
     last = chart.minute_at(QPoint(chart.width() - 8, 60))
     assert last is chart.data[-1]
-    assert MinuteChart.tooltip_text(last) == "15:30 to 15:31\nSign ups: 1\nLog ins: 2"
+    assert MinuteChart.tooltip_text(last) == "15:30 to 15:31\nSign ups: 1\nLog ins: 2\nFailures: 0"
     assert chart.minute_at(QPoint(2, 60)) is None  # over the axis labels
 
 

@@ -3,6 +3,7 @@ filters, search), counters and chart with failures."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from support.v2_events import v2_payload
 
 from desktop.feed.events import FeedEvent, normalise
@@ -35,3 +36,78 @@ def test_a_login_from_the_action_and_the_tenant_log_is_listed_once(qtbot) -> Non
     assert panel.stats.counts(NOW).logins_hour == 1
     again = v1(3)  # a second Action event: a second login (each event folds with one other at most)
     assert panel.add_events([again]) == [again]
+
+
+def contrast(a, b) -> float:
+    def luminance(colour) -> float:
+        def channel(c: float) -> float:
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        return 0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF()) + 0.0722 * channel(colour.blueF())
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_failures_red_warnings_and_blocks_amber_successes_as_before_readable_in_light_and_dark() -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from desktop.feed.delegate import badge_colors
+    from desktop.feed.kinds import COLOUR_KEYS, colour_key
+
+    assert colour_key(v2("fp", 1)) == "failure"
+    assert colour_key(v2("limit_wc", 2)) == "warning"  # a block: amber, though its outcome is a failure
+    assert colour_key(v2("mfar", 3)) == "warning"
+    assert colour_key(v2("s", 4)) == "login" and colour_key(v2("ss", 5)) == "signup"
+    assert colour_key(v2("slo", 6)) == "neutral" and colour_key(v1(1)) == "login"
+    for base in ("#ffffff", "#1e1e1e"):
+        palette = QPalette()
+        palette.setColor(QPalette.ColorRole.Base, QColor(base))
+        fills = set()
+        for key in COLOUR_KEYS:
+            fill, ink = badge_colors(key, palette)
+            assert contrast(fill, ink) >= 4.5, (base, key)  # WCAG AA for the badge's small text
+            fills.add(fill.name())
+        assert len(fills) == len(COLOUR_KEYS)
+        red, amber = badge_colors("failure", palette)[0], badge_colors("warning", palette)[0]
+        assert red.hue() < 15 or (red.hue() > 345 and 30 <= amber.hue() <= 50)
+
+
+def test_rows_say_what_happened_and_why_filters_and_search_find_failures(qtbot) -> None:
+    panel = FeedPanel(clock=lambda: NOW)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    events = [v1(1), v2("fp", 1, 2), v2("limit_wc", 2, 3), v2("s", 3, 4, user_id="auth0|other"),
+              v2("mfar", 4, 5), v2("quantum", 5, 6)]
+    panel.add_events(events)
+    assert len(panel.model) == 6  # the unknown code is shown too (kind other)
+    row = panel.model.index(0, 0)
+    panel.view.grab()  # paints every visible row: no kind makes the delegate fail
+    assert "Other" in panel.model.index(0, 0).data() and row.isValid()
+
+    qtbot.mouseClick(panel.failures_button, Qt.MouseButton.LeftButton)
+    shown = panel.proxy.visible_events()
+    assert {ev.code for ev in shown} == {"fp", "limit_wc"}
+    assert panel.outcome_combo.currentData() == "failure"
+    panel.failures_button.click()
+    assert len(panel.proxy.visible_events()) == 6
+
+    panel.type_combo.setCurrentIndex(panel.type_combo.findData("blocked"))
+    assert [ev.code for ev in panel.proxy.visible_events()] == ["limit_wc"]
+    panel.type_combo.setCurrentIndex(0)
+    qtbot.keyClicks(panel.search, "(wrong password")  # the label is searched (the reason too, below)
+    assert {ev.code for ev in panel.proxy.visible_events()} == {"fp"}
+    panel.search.clear()
+    qtbot.keyClicks(panel.search, "email or password")  # the reason
+    assert "fp" in {ev.code for ev in panel.proxy.visible_events()}
+    panel.search.clear()
+    qtbot.keyClicks(panel.search, "macos")  # the device
+    assert "fp" in {ev.code for ev in panel.proxy.visible_events()}
+    panel.search.clear()
+    qtbot.keyClicks(panel.search, "81.2.69")  # the IP
+    assert len(panel.proxy.visible_events()) >= 2
+
+    panel.chart.refresh()
+    counts = panel.stats.counts(NOW)
+    assert (counts.failures_hour, counts.logins_hour) == (2, 2)
+    assert panel.counter_labels["failure_hour"].text() == "2"

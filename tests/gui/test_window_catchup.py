@@ -99,8 +99,8 @@ def sign_in_once(idp: OidcProvider, backend: MemoryKeyring) -> None:
 
 
 def post(server: LogStreamServer, numbers: range, *, twice: bool = False) -> None:
-    """One failed login per number, ``log-<n>``, a second apart in Auth0's time (in a shuffled delivery)."""
-    records = [record("fp", log_id=f"log-{n:03d}", date=f"2026-11-21T05:{n // 60:02d}:{n % 60:02d}.000Z",
+    """One failed login per number, ``log-<n>``, a minute apart in Auth0's time (in a shuffled delivery)."""
+    records = [record("fp", log_id=f"log-{n:03d}", date=f"2026-11-21T{5 + n // 60:02d}:{n % 60:02d}:00.000Z",
                       user_name=f"user{n}@example.com") for n in numbers]
     body = records[::-1] + (records[:1] if twice else [])  # out of order, and one sent twice, as Auth0 does
     answer = server.post(as_array(body))

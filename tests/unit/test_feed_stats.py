@@ -71,8 +71,8 @@ def test_per_minute_buckets_oldest_first() -> None:
     assert (buckets[-1].signups, buckets[-1].logins) == (1, 2)
     assert (buckets[-2].signups, buckets[-2].logins) == (0, 1)
     assert sum(b.signups + b.logins for b in buckets) == 4
-    _minute, signups, logins = buckets[-1]  # a plain tuple too
-    assert (signups, logins) == (1, 2)
+    _minute, signups, logins, failures = buckets[-1]  # a plain tuple too
+    assert (signups, logins, failures) == (1, 2, 0)
 
 
 def test_memory_is_bounded_over_days() -> None:
@@ -100,3 +100,17 @@ def test_local_time_zone_by_default() -> None:
     stats.add([ev("signup", NOW - 1)])
     assert stats.counts() == Counts(1, 0, 1, 0)
     assert stats.per_minute(NOW, minutes=1)[0].minute_start.tzinfo is not None
+
+
+def test_failures_are_counted_and_successful_v2_logins_are_logins() -> None:
+    from dataclasses import replace
+
+    stats = FeedStats(Clock(), tz=TZ)
+    failed = replace(ev("login", NOW - 5), type="login_failed", outcome="failure", log_id="a")
+    blocked = replace(ev("login", NOW - 5), type="blocked", outcome="failure", log_id="b")
+    v2_login = replace(ev("login", NOW - 5), outcome="success", log_id="c")
+    mfa_ok = replace(ev("login", NOW - 5), type="mfa", outcome="success", log_id="d")
+    stats.add([failed, blocked, v2_login, mfa_ok])
+    counts = stats.counts(NOW)
+    assert (counts.logins_hour, counts.failures_hour, counts.failures_today) == (1, 2, 2)
+    assert stats.per_minute(NOW, minutes=1)[-1].failures == 2
