@@ -6,11 +6,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
+from support.http_stub import HttpStub, Reply, StubRequest
 
 from desktop.chat.sender import ChatSetupError, ClientEventSender, EndpointSender, build_sender
 from desktop.config_schema import ChatConfig
@@ -21,41 +20,28 @@ SIGNAL_TIMEOUT = 5000
 
 
 class Endpoint:
-    """A message endpoint that records each POST and answers what ``reply`` says."""
+    """A message endpoint (the loopback :class:`HttpStub`) that records each POST and answers what ``reply``
+    says, once ``release`` is set."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], dict[str, str]]] = []
         self.reply: Callable[[], tuple[int, bytes]] = lambda: (200, b'{"ok": true}')
         self.release = threading.Event()
         self.release.set()
-        endpoint = self
+        self._stub = HttpStub(self._answer).__enter__()
+        self.url = self._stub.url("/chat/messages")
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                endpoint.requests.append((form, dict(self.headers)))
-                endpoint.release.wait(10)
-                status, body = endpoint.reply()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    @property
+    def requests(self) -> list[tuple[dict[str, str], dict[str, str]]]:
+        return [({k: v for k, v in r.form.items() if v}, dict(r.headers)) for r in self._stub.requests]
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/chat/messages"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+    def _answer(self, _request: StubRequest) -> Reply:
+        self.release.wait(10)
+        status, body = self.reply()
+        return Reply(status, body)
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self._stub.close()
 
 
 @pytest.fixture
