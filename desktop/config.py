@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import platformdirs
 
 from desktop import APP_NAME
+from desktop.alerts.config import AlertsConfig, AlertsConfigError
 from desktop.config_checks import (
     ALIASES,
     MASTER_KEY_ENV,
@@ -257,6 +258,12 @@ def _check_combinations(config: Config, entries: Mapping[tuple[str, str], _Entry
     def origin(*keys: tuple[str, str]) -> str:
         return next((entries[k].origin for k in keys if k in entries), source)
 
+    alert_keys = [k for k in entries if k[0] == "alerts"]
+    try:  # the keys together (stuffing_min_accounts_per_ip must not exceed stuffing_accounts)
+        AlertsConfig.from_mapping({key: getattr(config.alerts, key) for _, key in alert_keys},
+                                  where=f"{origin(*alert_keys)}: [alerts]" if alert_keys else "[alerts]")
+    except AlertsConfigError as exc:
+        raise ConfigError(str(exc)) from None
     auth = config.authorization
     if auth.mode == "remote" and not auth.endpoint:
         where = origin(("authorization", "endpoint"), ("authorization", "mode"))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from desktop.alerts.config import AlertsConfig, AlertsConfigError
 from desktop.signing.names import MAX_CHANNEL_NAME_LENGTH, validate_channel_name
 
 # Secrets come only from these variables or the OS keyring (desktop.secrets), never from config keys.
@@ -302,6 +303,22 @@ def _count(low: int, high: int, what: str) -> Check:
     return check
 
 
+def _alert_setting(key: str) -> Check:
+    """One ``[alerts]`` key, checked by :mod:`desktop.alerts.config` (the rule's own bounds and words)."""
+    def check(value: Any) -> Any:
+        try:
+            return AlertsConfig.check_value(key, value)
+        except AlertsConfigError as exc:  # "[alerts] key: expected ..., got ..." -> "expected ..., got ..."
+            raise Invalid(str(exc).removeprefix(f"[alerts] {key}: "), echo=False) from None
+
+    return check
+
+
+def _alert_fields() -> dict[str, Field]:
+    kinds: dict[type, Literal["bool", "int", "float"]] = {bool: "bool", int: "int", float: "float"}
+    return {f.name: Field(_alert_setting(f.name), env=kinds[type(f.default)]) for f in fields(AlertsConfig)}
+
+
 @dataclass(frozen=True)
 class Field:
     """How to check one key, and how to read it from a (always textual) environment variable."""
@@ -355,6 +372,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "client_id": Field(_optional(_text("an Auth0 client id without spaces"))),
         "audience": Field(_optional(_text("an API identifier without spaces"))),
     },
+    "alerts": _alert_fields(),
 }
 # Section names accepted in the file and the environment besides SCHEMA's own: [server] is what the docs use for
 # `login-feed server`; [authserver] (the attribute's name) stays valid for files written before.

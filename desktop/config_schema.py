@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from desktop.alerts.config import AlertsConfig
 from desktop.config_checks import DEFAULT_SCOPE, is_loopback_host
 
 
@@ -151,6 +152,7 @@ SECTION_TYPES: dict[str, type] = {
     "chat": ChatConfig,
     "authserver": AuthServerConfig,
     "auth0_management": Auth0ManagementConfig,
+    "alerts": AlertsConfig,
 }
 
 
@@ -165,6 +167,8 @@ class Config:
     chat: ChatConfig = field(default_factory=ChatConfig)
     authserver: AuthServerConfig = field(default_factory=AuthServerConfig)
     auth0_management: Auth0ManagementConfig = field(default_factory=Auth0ManagementConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    """What ``login-feed server`` raises alerts on (:mod:`desktop.alerts`, issue 15)."""
     path: Path | None = None
 
     def require_pusher(self) -> PusherConfig:

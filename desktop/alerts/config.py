@@ -90,6 +90,14 @@ class AlertsConfig:
         return config
 
     @classmethod
+    def check_value(cls, key: str, value: Any, *, where: str = "[alerts]") -> Any:
+        """One key's value, typed and within its bounds (the keys together: :meth:`from_mapping`)."""
+        spec = {f.name: f for f in fields(cls)}.get(key)
+        if spec is None:
+            raise AlertsConfigError(f"{where}: unknown key {key!r}")
+        return _check(f"{where} {key}", value, spec.default, spec.metadata)
+
+    @classmethod
     def describe(cls) -> dict[str, str]:
         """Each key with what it means and its default, for Settings and the README."""
         return {f.name: f"{f.metadata['doc']} (default {f.default})" for f in fields(cls)}

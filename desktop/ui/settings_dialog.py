@@ -40,6 +40,7 @@ from desktop.config_schema import (
 )
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
+from desktop.ui.settings_alerts import alerts_config, alerts_tab
 from desktop.util.tasks import run_task
 
 
@@ -90,6 +91,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._authorization_tab(config.authorization, config.auth0), "Sign-in && authorization")
         tabs.addTab(self._channels_tab(config.feed, config.chat, config.authserver, config.auth0_management),
                     "Channels && chat")
+        tabs.addTab(alerts_tab(config.alerts, self.fields), "Alerts")
         tabs.addTab(self._app_tab(), "App")
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
@@ -283,6 +285,7 @@ class SettingsDialog(QDialog):
             auth0_management=Auth0ManagementConfig(domain=_opt(text("auth0_management.domain")),
                                                    client_id=_opt(text("auth0_management.client_id")),
                                                    audience=_opt(text("auth0_management.audience"))),
+            alerts=alerts_config(f),
         )
 
     def save(self) -> None:
