@@ -1,10 +1,12 @@
 """`make demo`: the whole Login Feed stack on this machine, no internet needed.
 
-Starts soketi (Pusher), a local OpenID provider with the device flow and demo users, `login-feed
-authserver` (remote authorization), `login-feed simulate` (a gentle stream of sample events) and the
-window in remote mode. Sign in from the window: open the code's page in a browser (the local provider
-accepts any user name), or type the code into this terminal to approve it as Ada Lovelace. Ctrl+C or
-closing the window stops everything. Without a display, the feed is tailed in the terminal instead.
+Starts soketi (Pusher), a local OpenID provider with the device flow and demo users, `login-feed server`
+(remote authorization and the tenant log), `login-feed simulate --source log-stream` (a gentle stream of
+Auth0 log-stream deliveries, failures included, into the server) and the window in remote mode, which
+catches up what was published while it waited for the sign-in. Sign in from the window: open the code's
+page in a browser (the local provider accepts any user name), or type the code into this terminal to
+approve it as Ada Lovelace. Ctrl+C or closing the window stops everything. Without a display, the feed
+is tailed in the terminal instead (local mode, the Action's sample events).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -99,21 +102,31 @@ def main() -> int:
         config = tmp / "config.toml"
         write_config(config, soketi, provider, authserver_port)
         env = dict(os.environ, LOGIN_FEED_PUSHER_SECRET=APP_SECRET,
+                   LOGIN_FEED_LOG_STREAM_TOKEN=f"Bearer {secrets.token_urlsafe(24)}",
                    # The demo signs in afresh each time and stores nothing in your real keyring.
                    PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
         say(f"soketi on 127.0.0.1:{soketi.port}; configuration in {config}")
 
-        def spawn(*argv: str) -> subprocess.Popen[bytes]:
-            process = subprocess.Popen([LOGIN_FEED, "--config", str(config), *argv], env=env)
+        def spawn(*argv: str, log: str | None = None) -> subprocess.Popen[bytes]:
+            """Start one part; with ``log`` its output goes to that file in the demo folder, not this terminal
+            (where the sign-in code is typed)."""
+            output = stack.enter_context((tmp / log).open("wb")) if log else None
+            process = subprocess.Popen([LOGIN_FEED, "--config", str(config), *argv], env=env,
+                                       stdout=output, stderr=output)
             processes.append(process)
             return process
 
         try:
             if provider is not None:
-                spawn("authserver", "--port", str(authserver_port))
+                spawn("--data-dir", str(tmp / "server"), "server", "--port", str(authserver_port), log="server.log")
                 wait_healthy(f"http://127.0.0.1:{authserver_port}/healthz")
-                say(f"OpenID provider at {provider.issuer}, authorization server on 127.0.0.1:{authserver_port}")
-            spawn("simulate", "--rate", str(args.rate))
+                say(f"OpenID provider at {provider.issuer}, server on 127.0.0.1:{authserver_port}")
+                # Auth0's log stream (successes and failures) into the server, which stores and publishes it.
+                spawn("simulate", "--source", "log-stream", "--rate", str(args.rate),
+                      "--url", f"http://127.0.0.1:{authserver_port}/auth0/log-stream", log="simulate.log")
+                say(f"the server's and the simulator's logs: {tmp / 'server.log'}, {tmp / 'simulate.log'}")
+            else:
+                spawn("simulate", "--rate", str(args.rate))  # the Action's v1 events: no server in local mode
             if provider is None:
                 main_process = spawn("tail", "--format", "text")
             else:
