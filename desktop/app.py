@@ -30,6 +30,7 @@ from desktop.connection import Connection, Live
 from desktop.engine import build_client, local_identity
 from desktop.feed.catchup import SeenLogIds
 from desktop.feed.catchup_qt import CatchUpController
+from desktop.feed.events import FeedEvent
 from desktop.feed.notify import notifications
 from desktop.history import HistoryNotice, HistoryWriter, history_path
 from desktop.log import install_window_hooks
@@ -96,6 +97,7 @@ class LoginFeedApp:
         self.connection.feed_subscribed.connect(self.catch_up.start)
         self.connection.state_changed.connect(self.catch_up.on_state)
         self.catch_up.finished.connect(message.info)
+        self.feed.story_requested.connect(self.open_story)
         self.window.closing.connect(self.shutdown)
         self.chat.unread_changed.connect(self.window.set_unread)
         self.window.chat_dock.visibilityChanged.connect(self.chat.set_visible_in_window)
@@ -150,6 +152,7 @@ class LoginFeedApp:
         except NotConfigured:
             self.signin = None
         self.catch_up.configure_for(config, self.signin)  # local mode: no server to ask
+        self.feed.detail.set_dashboard_domain(config.auth0.domain)
         self.window.set_signed_in(None, can_sign_in=self.signin is not None)
         if self.signin is None:
             name = local_identity()["user_info"]["name"]
@@ -241,6 +244,16 @@ class LoginFeedApp:
                 blocks=self.prefs.value("notifications/blocks", True, type=bool)):
             # Notification servers may read the body as markup: escaped, a hostile name is shown as typed.
             self.tray.showMessage(title, html.escape(body), QSystemTrayIcon.MessageIcon.Information, 5000)
+
+    def open_story(self, ev: FeedEvent) -> None:
+        """One user's recent events, from the server when there is one (remote mode)."""
+        from desktop.feed.story import UserStoryDialog  # noqa: PLC0415 - built on demand
+
+        if not ev.user_id:
+            return
+        dialog = UserStoryDialog(ev, self.feed.model.events(), self.catch_up.user_events(ev.user_id),
+                                 channel=self.config.feed.channel, domain=self.config.auth0.domain, parent=self.window)
+        dialog.show()
 
     # -- settings and shutdown --------------------------------------------------------------------------
     def open_settings(self) -> None:

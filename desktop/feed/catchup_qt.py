@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop.auth.signin import SignInManager
 from desktop.config_schema import Config
-from desktop.feed.catchup import CatchUpPager, events_url, newer_cursor
-from desktop.feed.catchup_io import Headers, auth_headers, fetch_missed, tenant_log_client
+from desktop.feed.catchup import CatchUpPager, events_url, newer_cursor, user_events_url
+from desktop.feed.catchup_io import Headers, auth_headers, fetch_missed, fetch_user_events, tenant_log_client
 from desktop.feed.events import FeedEvent
 from desktop.pusher.types import State, StateChanged
 from desktop.util.tasks import run_task
@@ -63,6 +64,13 @@ class CatchUpController(QObject):
         ``[authorization] headers``, as channel authorization is."""
         headers, renew = auth_headers(config, signin)
         self.configure(events_url(config), headers, renew)
+
+    def user_events(self, user_id: str) -> Callable[[], list[dict[str, Any]]] | None:
+        """A blocking fetch of one user's recent events from the same server, or None (local mode)."""
+        if self.url is None:
+            return None
+        url, headers, renew, http = user_events_url(self.url, user_id), self._headers, self._renew, self._http
+        return lambda: fetch_user_events(http, url, headers, renew=renew)
 
     def on_state(self, change: StateChanged) -> None:
         """Connected no more: live events may be missing from now on, until the next catch-up."""

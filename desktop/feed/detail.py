@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtCore import Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from desktop.feed.events import FeedEvent
+from desktop.feed.links import event_link, user_link
 from desktop.feed.model import TYPE_LABELS, exact_local_time, plain_line
 from desktop.util.text import escaped
 
@@ -19,12 +20,14 @@ EMPTY_TEXT = "Select an event to see every field it carries."
 MAX_DETAIL_CHARS = 1000  # what events.py keeps of any field
 
 _FIELDS = (
-    ("type", "Type"), ("name", "Name"), ("nickname", "Nickname"), ("email", "Email"), ("user_id", "User ID"),
+    ("type", "Type"), ("label", "What"), ("reason", "Reason"), ("outcome", "Outcome"), ("name", "Name"),
+    ("nickname", "Nickname"), ("email", "Email"), ("user_id", "User ID"),
     ("connection", "Connection"), ("client_name", "Application"), ("country", "Country"), ("city", "City"),
     ("ip", "IP address"), ("logins_count", "Logins"), ("at", "Time (UTC)"), ("local", "Time (local)"),
-    ("received_at", "Received (UTC)"), ("picture", "Picture"), ("event", "Event"), ("channel", "Channel"),
-    ("reason", "Reason"),
+    ("device", "Device"), ("received_at", "Received (UTC)"), ("picture", "Picture"), ("event", "Event"),
+    ("channel", "Channel"), ("code", "Auth0 code"), ("kind", "Kind"), ("log_id", "Log ID"), ("cursor", "Cursor"),
 )
+_V2_ONLY = frozenset({"label", "outcome", "device", "code", "kind", "log_id", "cursor"})
 _LABEL_WIDTH = max(len(label) for _, label in _FIELDS) + 1
 
 
@@ -48,7 +51,7 @@ def detail_text(ev: FeedEvent) -> str:
         else:
             value = getattr(ev, name)
         if value is None or value == "":
-            if name == "reason":
+            if name == "reason" or (name in _V2_ONLY and ev.log_id is None):
                 continue
             value = "—"
         lines.append(f"{label + ':':<{_LABEL_WIDTH}} {plain_line(str(value), MAX_DETAIL_CHARS + 1)}")
@@ -72,6 +75,20 @@ class EventDetail(QWidget):
         self.copy_button.setToolTip("Copy every field and the payload")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy)
+        self._domain: str | None = None
+        self.open_event_button = QPushButton("Open in Auth0")
+        self.open_event_button.setObjectName("openEventInAuth0")
+        self.open_event_button.setToolTip("This event in the Auth0 dashboard's logs")
+        self.open_user_button = QPushButton("User in Auth0")
+        self.open_user_button.setObjectName("openUserInAuth0")
+        self.open_user_button.setToolTip("This user in the Auth0 dashboard")
+        self.story_button = QPushButton("User's events…")
+        self.story_button.setObjectName("openUserStory")
+        self.story_button.setToolTip("This user's recent events, failures first to the eye (Enter on the row)")
+        for button in (self.open_event_button, self.open_user_button, self.story_button):
+            button.setEnabled(False)
+        self.open_event_button.clicked.connect(lambda: self._open(self.event_link()))
+        self.open_user_button.clicked.connect(lambda: self._open(self.user_link()))
         self.text = QPlainTextEdit()
         self.text.setReadOnly(True)
         self.text.setUndoRedoEnabled(False)
@@ -80,6 +97,7 @@ class EventDetail(QWidget):
         self.text.setPlaceholderText(EMPTY_TEXT)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.text.setAccessibleName("Event details")
 
         header = QHBoxLayout()
         header.addWidget(self.title)
@@ -89,6 +107,28 @@ class EventDetail(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.text, 1)
+        links = QHBoxLayout()
+        for button in (self.story_button, self.open_user_button, self.open_event_button):
+            links.addWidget(button)
+        links.addStretch(1)
+        layout.addLayout(links)
+
+    def set_dashboard_domain(self, domain: str | None) -> None:
+        """The ``[auth0] domain`` the dashboard links name (None: links without a tenant)."""
+        self._domain = domain
+
+    def event_link(self) -> str | None:
+        ev = self._event
+        return None if ev is None or ev.log_id is None else event_link(self._domain, ev.log_id)
+
+    def user_link(self) -> str | None:
+        ev = self._event
+        return None if ev is None or ev.user_id is None else user_link(self._domain, ev.user_id)
+
+    @staticmethod
+    def _open(url: str | None) -> None:
+        if url is not None:  # https://manage.auth0.com only (links.py): nothing else is ever opened from here
+            QDesktopServices.openUrl(QUrl(url))
 
     @property
     def current_event(self) -> FeedEvent | None:
@@ -99,6 +139,9 @@ class EventDetail(QWidget):
         self._event = ev
         self.text.setPlainText(detail_text(ev) if ev is not None else "")
         self.copy_button.setEnabled(ev is not None)
+        self.open_event_button.setEnabled(self.event_link() is not None)
+        self.open_user_button.setEnabled(self.user_link() is not None)
+        self.story_button.setEnabled(ev is not None and ev.user_id is not None)
 
     @Slot()
     def copy(self) -> None:

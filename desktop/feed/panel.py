@@ -83,6 +83,8 @@ class FeedPanel(QWidget):
     selection_changed = Signal(object)
     #: a person-readable line after each export attempt ("Exported 12 rows to …" or the error)
     export_finished = Signal(str)
+    #: FeedEvent: show this user's recent events (double-click or Enter on a row, or the detail pane's button)
+    story_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.time,
                  tz: tzinfo | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> None:
@@ -259,6 +261,8 @@ class FeedPanel(QWidget):
         self.pause_button.toggled.connect(self.set_paused)
         self.export_button.clicked.connect(self._ask_export_path)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.view.activated.connect(lambda index: self._ask_story(index.data(FeedModel.EventRole)))
+        self.detail.story_button.clicked.connect(lambda: self._ask_story(self.detail.current_event))
         self.chart.refreshed.connect(self._update_counters)
         for signal in (self.proxy.rowsInserted, self.proxy.rowsRemoved, self.proxy.modelReset):
             signal.connect(self._update_footer)
@@ -414,6 +418,10 @@ class FeedPanel(QWidget):
         ev = rows[0].data(FeedModel.EventRole) if rows else None
         self.detail.set_event(ev)
         self.selection_changed.emit(ev)
+
+    def _ask_story(self, ev: object) -> None:
+        if isinstance(ev, FeedEvent) and ev.user_id:
+            self.story_requested.emit(ev)
 
     def selected_event(self) -> FeedEvent | None:
         return self.detail.current_event

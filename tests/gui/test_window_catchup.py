@@ -154,3 +154,48 @@ def test_events_missed_while_closed_and_while_unplugged_are_caught_up_once_in_ti
     qtbot.waitUntil(lambda: again.status.currentMessage() == "Caught up 1 event missed while offline",
                     timeout=WAIT_MS)
     qtbot.waitUntil(lambda: listed(again) == [f"log-{n:03d}" for n in range(16, 0, -1)], timeout=WAIT_MS)
+
+
+def test_enter_on_a_row_tells_that_users_story_from_the_server(qtbot, tmp_path: Path, oidc_provider: OidcProvider,
+                                                              server: LogStreamServer, cable: Cable,
+                                                              memory_keyring: MemoryKeyring, make_app) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.feed.story import UserStoryDialog
+
+    sign_in_once(oidc_provider, memory_keyring)
+    user = "auth0|61823277a44a21007221a59a"  # the sample's user
+    story = [record("fp", log_id=f"story-{n}", date=f"2026-11-21T06:00:{n:02d}.000Z") for n in range(7)]
+    story.append(record("fp", log_id="story-block", type="limit_wc", date="2026-11-21T06:00:30.000Z",
+                        description="Too many failed logins"))
+    story.append(record("fp", log_id="story-reset", type="scpr", date="2026-11-21T06:05:00.000Z", description=""))
+    story.append(record("s", log_id="someone-else", date="2026-11-21T06:06:00.000Z"))
+    assert server.post(as_array(story)).status_code == 200
+    app = make_app(remote_config(tmp_path, oidc_provider, server, cable), tmp_path / "data")
+    qtbot.waitUntil(lambda: len(listed(app)) == 10, timeout=WAIT_MS)
+
+    view = app.feed.view
+    row = next(r for r in range(app.feed.proxy.rowCount())
+               if app.feed.proxy.index(r, 0).data(app.feed.model.EventRole).log_id == "story-reset")
+    view.setFocus()
+    view.setCurrentIndex(app.feed.proxy.index(row, 0))
+    assert app.feed.detail.event_link() == "https://manage.auth0.com/#/logs/story-reset"
+    assert app.feed.detail.user_link() == "https://manage.auth0.com/#/users/auth0%7C61823277a44a21007221a59a"
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+
+    def dialog() -> UserStoryDialog | None:
+        found = [w for w in QApplication.topLevelWidgets() if isinstance(w, UserStoryDialog) and w.isVisible()]
+        return found[0] if found else None
+
+    qtbot.waitUntil(lambda: dialog() is not None and "from the tenant log" in dialog().status.text(),
+                    timeout=WAIT_MS)
+    shown = dialog()
+    assert shown.user_id == user
+    assert [ev.log_id for ev in shown.events()] == ["story-reset", "story-block",
+                                                    *[f"story-{n}" for n in range(6, -1, -1)]]
+    assert [ev.label for ev in shown.events()][:2] == ["Password reset requested",
+                                                       "Blocked account (too many failed logins)"]
+    assert shown.view.accessibleName().startswith("Recent events of")
+    qtbot.keyClick(shown, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: dialog() is None, timeout=WAIT_MS)
