@@ -36,12 +36,12 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from support.auth0_management_data import log_key, matches, realistic_events
+from support.http_stub import HttpStub, Reply, StubRequest
 
 Answer = tuple[int, Any, dict[str, str]]
 SCOPES = ("read:logs", "read:logs_users")
@@ -75,27 +75,22 @@ class ManagementStandin:
         self._forced: list[tuple[int, Any, float]] = []  # (status, body, reset_in) for the next API calls
         self._used, self._reset_at, self._seq = 0, 0, 0
         self.requests: list[Seen] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="auth0-management-standin", daemon=True)
+        self._stub = HttpStub(self._play)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._stub.url("")
 
     @property
     def audience(self) -> str:
         return self.base_url + "/api/v2/"
 
     def start(self) -> Self:
-        self._thread.start()
+        self._stub.__enter__()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(5)
-        self._server.server_close()
+        self._stub.close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -238,39 +233,17 @@ class ManagementStandin:
         self.requests.append(Seen(method, parts.path, query, authorization, status))
         return status, body, {**headers, **extra}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with standin._lock:
-                    answer = standin._answer("GET", self.path, self.headers.get("Authorization", ""), {})
-                self._send(*answer)
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    form = {k: str(v) for k, v in json.loads(raw or "{}").items()}
-                else:
-                    form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-                with standin._lock:
-                    answer = standin._answer("POST", self.path, "", form)
-                self._send(*answer)
-
-            def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+    def _play(self, request: StubRequest) -> Reply:
+        """Served by the loopback :class:`HttpStub`: one answer per request, under the lock."""
+        if request.method == "GET":
+            authorization, form = request.headers.get("Authorization", ""), {}
+        elif request.headers.get("Content-Type", "").startswith("application/json"):
+            authorization, form = "", {k: str(v) for k, v in json.loads(request.body or b"{}").items()}
+        else:
+            authorization, form = "", request.form
+        with self._lock:
+            status, body, headers = self._answer(request.method, request.path, authorization, form)
+        return Reply(status, json.dumps(body).encode(), {"Content-Type": "application/json; charset=utf-8", **headers})
 
 
 def _error(status: int, error: str, message: str) -> dict[str, Any]:

@@ -27,14 +27,13 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from support.http_stub import HttpStub, Reply, StubRequest
 from support.keys import rsa_private_key
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -97,9 +96,7 @@ class Auth0Standin:
         self._device_code: str | None = None
         self._scope, self._code_expires, self._expired_answered = "", 0.0, False
         self._refresh_tokens, self._used_refresh_tokens, self._access_tokens = set[str](), set[str](), set[str]()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="auth0-standin", daemon=True)
+        self._stub = HttpStub(self._play)
         self.discovery: dict[str, Any] = {
             "issuer": self.issuer, "device_authorization_endpoint": self.issuer + "oauth/device/code",
             "token_endpoint": self.issuer + "oauth/token", "userinfo_endpoint": self.issuer + "userinfo",
@@ -111,21 +108,18 @@ class Auth0Standin:
     @property
     def issuer(self) -> str:
         """Auth0's form: with a trailing slash."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return self._stub.url("/")
 
     @property
     def discovery_url(self) -> str:
         return self.issuer + ".well-known/openid-configuration"
 
     def start(self) -> Self:
-        self._thread.start()
+        self._stub.__enter__()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(5)
-        self._server.server_close()
+        self._stub.close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -265,38 +259,20 @@ class Auth0Standin:
             return (200, self.profile) if token in self._access_tokens else (401, {"error": "invalid_token"})
         return 404, {"error": "not_found"}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with standin._lock:
-                    answer = standin._get(self.path.split("?")[0], self.headers.get("Authorization", ""))
-                self._send(*answer)
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-                arrived = time.monotonic()
-                if self.path == "/oauth/token" and standin.poll_latency:
-                    time.sleep(standin.poll_latency)  # a slow server: the client's wait must start after this
-                with standin._lock:
-                    answer = standin._post(self.path, form, arrived)
-                self._send(*answer)
-
-            def _send(self, status: int, body: Any) -> None:
-                if isinstance(body, dict | list):
-                    data, kind = json.dumps(body).encode(), "application/json"
-                else:
-                    data, kind = (body.encode() if isinstance(body, str) else body), "text/html"
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+    def _play(self, request: StubRequest) -> Reply:
+        """Served by the loopback :class:`HttpStub`: one answer per request, under the lock."""
+        path = request.path.split("?")[0]
+        if request.method == "GET":
+            with self._lock:
+                status, body = self._get(path, request.headers.get("Authorization", ""))
+        else:
+            arrived = time.monotonic()
+            if path == "/oauth/token" and self.poll_latency:
+                time.sleep(self.poll_latency)  # a slow server: the client's wait must start after this
+            with self._lock:
+                status, body = self._post(request.path, request.form, arrived)
+        if isinstance(body, dict | list):
+            data, kind = json.dumps(body).encode(), "application/json"
+        else:
+            data, kind = (body.encode() if isinstance(body, str) else body), "text/html"
+        return Reply(status, data, {"Content-Type": kind, "Cache-Control": "no-store"})
