@@ -43,6 +43,8 @@ class FeedView(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMouseTracking(True)
         self.setObjectName("feedView")
+        self.setAccessibleName("Feed")
+        self.setAccessibleDescription("Logins, signups and failures, newest on top; Enter opens the user's events")
         self.verticalScrollBar().setSingleStep(max(8, self.row_height() // 2))
 
         self.new_rows_above = 0

@@ -111,3 +111,18 @@ def test_rows_say_what_happened_and_why_filters_and_search_find_failures(qtbot) 
     counts = panel.stats.counts(NOW)
     assert (counts.failures_hour, counts.logins_hour) == (2, 2)
     assert panel.counter_labels["failure_hour"].text() == "2"
+
+
+def test_accessible_names_on_the_feed_filters_detail_pane_and_chat(qtbot) -> None:
+    from desktop.chat.panel import ChatPanel
+    from desktop.config_schema import ChatConfig
+
+    panel = FeedPanel(clock=lambda: NOW)
+    chat = ChatPanel(ChatConfig())
+    qtbot.addWidget(panel)
+    qtbot.addWidget(chat)
+    named = {w.accessibleName() for w in (panel.view, panel.search, panel.type_combo, panel.outcome_combo,
+                                          panel.country_combo, panel.detail.text, chat.input)}
+    assert named == {"Feed", "Search the feed", "Filter by kind", "Filter by outcome", "Filter by country",
+                     "Event details", "Chat message"}
+    assert panel.failures_button.text() == "Failures &only"  # Alt+O: one key away
