@@ -7,15 +7,13 @@ sample's server: it checks the bearer token and triggers ``message-added`` throu
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 import requests
 from PySide6.QtCore import Qt
+from support.chat_endpoint import ChatEndpoint
 from support.engine import local_authorizer
 from support.recording import EventRecorder
 from support.soketi import Soketi
@@ -34,56 +32,6 @@ TOKEN = "test-access-token"
 ADA = {"id": "chat-ada", "user_info": {"name": "Ada"}}
 BOB = {"id": "chat-bob", "user_info": {"name": "Bob"}}
 WAIT_MS = 10_000
-
-
-class MessageEndpoint:
-    """The chat sample's server: POST ``message`` and ``name`` -> trigger ``message-added`` on the channel.
-
-    ``style``: ``"sample"`` forwards only ``message`` and ``name`` (as the original sample does); ``"with-id"``
-    forwards our ``id`` too; ``"excludes-sender"`` passes ``socket_id`` to Pusher so the sender gets no echo.
-    """
-
-    def __init__(self, soketi: Soketi, channel: str, style: str = "sample") -> None:
-        self.posts: list[dict[str, str]] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._answer(401, b'{"error": "invalid token"}')
-                    return
-                length = int(self.headers.get("Content-Length", "0"))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                endpoint.posts.append(form)
-                if "message" not in form or "name" not in form:
-                    self._answer(400, b'{"error": "message and name are required"}')
-                    return
-                data = {"message": form["message"], "name": form["name"]}
-                if style == "with-id" and "id" in form:
-                    data["id"] = form["id"]
-                socket_id = form.get("socket_id") if style == "excludes-sender" else None
-                soketi.trigger(channel, "message-added", data, socket_id)
-                self._answer(200, b'{"ok": true}')
-
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/messages"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 class PanelSide:
@@ -186,7 +134,7 @@ def test_client_events_both_ways_on_private_chat(qtbot, soketi, make_client, sid
 @pytest.mark.parametrize("style", ["sample", "with-id", "excludes-sender"])
 def test_endpoint_mode_sender_sees_its_message_once_and_the_other_receives_it(qtbot, soketi, make_client, sides,
                                                                                style) -> None:
-    endpoint = MessageEndpoint(soketi, "private-chat", style)
+    endpoint = ChatEndpoint(soketi, "private-chat", token=TOKEN, style=style).__enter__()
     try:
         config = ChatConfig(send="endpoint", message_endpoint=endpoint.url)
         side = sides(config, lambda: TOKEN)
@@ -217,7 +165,7 @@ def test_endpoint_mode_sender_sees_its_message_once_and_the_other_receives_it(qt
 
 
 def test_endpoint_refusal_is_shown_on_the_message(qtbot, soketi, sides) -> None:
-    endpoint = MessageEndpoint(soketi, "private-chat")
+    endpoint = ChatEndpoint(soketi, "private-chat", token=TOKEN).__enter__()
     try:
         side = sides(ChatConfig(send="endpoint", message_endpoint=endpoint.url), lambda: "expired-token")
         side.type_and_enter(qtbot, "will be refused")

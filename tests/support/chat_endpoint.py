@@ -2,6 +2,8 @@
 
 Like the sample, it forwards only ``message`` and ``name`` (so the sender sees its own message come back and
 must recognise it). ``token``: when given, requests without ``Authorization: Bearer <token>`` get a 401.
+``style``: ``"sample"`` forwards only ``message`` and ``name`` (as the original sample does); ``"with-id"``
+forwards our ``id`` too; ``"excludes-sender"`` passes ``socket_id`` to Pusher so the sender gets no echo.
 Served by the loopback :class:`HttpStub`.
 """
 
@@ -15,8 +17,9 @@ from support.soketi import Soketi
 
 
 class ChatEndpoint:
-    def __init__(self, soketi: Soketi, channel: str = "private-chat", *, token: str | None = None) -> None:
-        self._soketi, self._channel, self._token = soketi, channel, token
+    def __init__(self, soketi: Soketi, channel: str = "private-chat", *, token: str | None = None,
+                 style: str = "sample") -> None:
+        self._soketi, self._channel, self._token, self._style = soketi, channel, token, style
         self._stub = HttpStub(self._answer)
         self.url = self._stub.url("/message")
 
@@ -30,6 +33,9 @@ class ChatEndpoint:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._stub.close()
 
     def _authorized(self, request: StubRequest) -> bool:
@@ -41,7 +47,11 @@ class ChatEndpoint:
         form = _filled(request.form)
         if "message" not in form or "name" not in form:
             return Reply(400, b'{"error": "message and name are required"}')
-        self._soketi.trigger(self._channel, "message-added", {"message": form["message"], "name": form["name"]})
+        data = {"message": form["message"], "name": form["name"]}
+        if self._style == "with-id" and "id" in form:
+            data["id"] = form["id"]
+        socket_id = form.get("socket_id") if self._style == "excludes-sender" else None
+        self._soketi.trigger(self._channel, "message-added", data, socket_id)
         return Reply(200, b'{"ok": true}')
 
 
