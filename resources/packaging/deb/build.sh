@@ -55,7 +55,8 @@ Architecture: $ARCH
 Maintainer: $MAINTAINER
 Installed-Size: $(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
 Depends: libc6 (>= $glibc), libgl1, libegl1, libxcb1, fontconfig-config, fonts-dejavu-core, ca-certificates
-Recommends: gnome-keyring | keepassxc | libkf5wallet-bin, libwayland-client0, libwayland-cursor0, libwayland-egl1
+Recommends: gnome-keyring | keepassxc | libkf5wallet-bin, libwayland-client0, libwayland-cursor0, libwayland-egl1,
+ fonts-noto-core, fonts-noto-cjk
 Section: net
 Priority: optional
 Description: live feed of your users' sign-ups and log-ins (Auth0 + Pusher)
