@@ -130,6 +130,17 @@ class CatchUpPager:
         return page
 
 
+def _dedupe_key(ev: Any) -> str | None:
+    """An event's ``log_id``; for an alert, which keeps its ``log_id`` while the server updates it (issue 15),
+    the ``log_id`` and the ``updates`` counter: each update is new, a repeat of one is not."""
+    log_id = getattr(ev, "log_id", None)
+    if log_id is None or getattr(ev, "kind", None) != "alert":
+        return log_id
+    data = getattr(ev, "data", None)
+    updates = data.get("updates") if isinstance(data, Mapping) else None
+    return f"{log_id}\x1f{updates}" if isinstance(updates, int) and updates else log_id
+
+
 class SeenLogIds:
     """The ``log_id`` of every event v2 already listed (the newest ``capacity``), so an event caught up after it
     was received live, or received twice, is listed once. Thread-safe: the engine thread and a catch-up thread
@@ -154,7 +165,7 @@ class SeenLogIds:
         kept = []
         with self._lock:
             for ev in events:
-                log_id = ev.log_id
+                log_id = _dedupe_key(ev)
                 if log_id is None:
                     kept.append(ev)
                 elif log_id not in self._seen:
