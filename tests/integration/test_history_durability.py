@@ -21,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from support.payloads import login_payload
 from support.soketi import REPO_ROOT
 from support.waiting import wait_until
 
@@ -146,13 +147,8 @@ def test_kill_9_in_the_middle_of_a_burst_loses_nothing_the_writer_had_committed(
 
 def _events(count: int, start: int = 0) -> list[FeedEvent]:
     received = time.time()
-    return [normalise("user-loggedIn", "private-login-feed", {
-        "v": 1, "type": "login", "user_id": f"auth0|{i:024d}", "email": f"user{i}@example.com",
-        "name": "Ada Lovelace", "nickname": "ada", "picture": "https://s.gravatar.com/avatar/0f1e2d.png",
-        "connection": "Username-Password-Authentication", "client_name": "My App", "country": "GB",
-        "city": "London", "ip": "203.0.113.7", "logins_count": 17, "at": "2026-11-21T05:01:02.123Z",
-        "updated_at": "2026-11-21T05:01:02.123Z", "app_metadata": {"signedUp": False}}, received)
-        for i in range(start, start + count)]
+    return [normalise("user-loggedIn", "private-login-feed", login_payload(f"auth0|{i:024d}"), received)
+            for i in range(start, start + count)]
 
 
 def test_100000_events_submitted_as_fast_as_possible_all_land(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.payloads import action_payload
 
 from desktop.feed.events import (
     FEED_EVENT_NAMES,
@@ -28,26 +29,7 @@ RECEIVED_TEXT = "2026-11-21T05:01:02.123Z"
 
 
 def v1(**overrides: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "v": 1,
-        "type": "signup",
-        "user_id": "auth0|6560a1b2c3d4e5f6a7b8c9d0",
-        "email": "ada@example.com",
-        "name": "Ada Lovelace",
-        "nickname": "ada",
-        "picture": "https://s.gravatar.com/avatar/0f1e2d.png",
-        "connection": "Username-Password-Authentication",
-        "client_name": "My App",
-        "country": "GB",
-        "city": "London",
-        "ip": "203.0.113.7",
-        "logins_count": 1,
-        "at": "2026-11-21T05:01:02.123Z",
-        "updated_at": "2026-11-21T05:01:02.123Z",
-        "app_metadata": {"signedUp": True},
-    }
-    payload.update(overrides)
-    return payload
+    return action_payload(**overrides)
 
 
 def auth0_user(**overrides: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.payloads import login_payload
 
 from desktop.feed.events import FeedEvent, format_utc, normalise
 from desktop.feed.serialise import encode_data
@@ -31,15 +32,7 @@ DAY = 86400.0
 
 
 def v1(i: int = 0, **overrides: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "v": 1, "type": "login", "user_id": f"auth0|{i:06d}", "email": f"user{i}@example.com",
-        "name": "Ada Lovelace", "nickname": "ada", "picture": "https://s.gravatar.com/avatar/0f1e2d.png",
-        "connection": "Username-Password-Authentication", "client_name": "My App", "country": "GB",
-        "city": "London", "ip": "203.0.113.7", "logins_count": 17, "at": "2026-11-21T05:01:02.123Z",
-        "updated_at": "2026-11-21T05:01:02.123Z", "app_metadata": {"signedUp": False},
-    }
-    payload.update(overrides)
-    return payload
+    return login_payload(f"auth0|{i:06d}", **overrides)
 
 
 def login(i: int = 0, received: float = T0, **overrides: Any) -> FeedEvent:
