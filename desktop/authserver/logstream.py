@@ -33,6 +33,7 @@ from desktop.config_checks import LOG_STREAM_TOKEN_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore, SecretsUnavailable
 from desktop.signing.pusher_http import PusherHttpApi
+from desktop.tenantlog.alerting import AlertFollower
 from desktop.tenantlog.body import BodyError, parse_body
 from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
@@ -79,6 +80,8 @@ class TenantLog:
         self.locate = locate
         self.clock = clock
         self.body_timeout = body_timeout
+        self.alerts: AlertFollower | None = None
+        """The alert detector following the store (:mod:`desktop.tenantlog.alerting`); woken after each commit."""
         self.user_logs: UserLogs | None = None
         """Auth0's Management API user logs (``[auth0_management]``), for users the store knows too little of."""
         self._authenticate: Authenticate | None = None
@@ -110,8 +113,12 @@ class TenantLog:
         """Start publishing (first whatever an earlier run left unpublished)."""
         if self.publisher is not None:
             self.publisher.start()
+        if self.alerts is not None:
+            self.alerts.start()
 
     def close(self) -> None:
+        if self.alerts is not None:
+            self.alerts.stop()
         if self.publisher is not None:
             self.publisher.stop()
         self.store.close()
@@ -133,6 +140,8 @@ class TenantLog:
         stored, duplicates = self.store.add(events, now, published=not publish)
         if self.publisher is not None and stored and publish:
             self.publisher.wake()
+        if self.alerts is not None and stored:
+            self.alerts.wake()
         if parsed.problems:
             log.warning("log stream: %d record(s) rejected, e.g. %s", parsed.rejected, "; ".join(parsed.problems))
         return IngestResult(stored, duplicates, parsed.rejected)
@@ -246,4 +255,6 @@ def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherHttpA
         log.warning("[pusher] app_id is not set: tenant-log events are stored and served but not published")
     log.info("tenant log in %s (kept %d days), published to %s", where, config.authserver.retention_days,
              config.feed.channel if publisher else "nowhere")
-    return TenantLog(store, token, publisher, locate=locate)
+    tenant_log = TenantLog(store, token, publisher, locate=locate)
+    tenant_log.alerts = AlertFollower(store, config.alerts, publisher.wake if publisher else lambda: None)
+    return tenant_log

@@ -40,7 +40,15 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from desktop.tenantlog.store import MAX_PAGE, AddResult, Page, StoreError, parse_cursor
+from desktop.tenantlog.store import (
+    MAX_PAGE,
+    AddResult,
+    Page,
+    StoreError,
+    is_newer,
+    newest_versions,
+    parse_cursor,
+)
 
 __all__ = ["CURSOR_LOCK", "MIGRATIONS", "PostgresEventStore", "describe_url", "insert_events"]
 
@@ -160,6 +168,30 @@ class PostgresEventStore:
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL {self.where}: the events could not be stored: {exc}") from None
         return AddResult(stored, len(events) - stored)
+
+    def put_alerts(self, alerts: Sequence[Mapping[str, Any]], received_at: float) -> int:
+        """Under the cursor lock (held to commit, so two replicas' detectors take turns): read the stored
+        versions, delete those a newer version replaces, insert the new ones with fresh cursors."""
+        newest = newest_versions(alerts)
+        if not newest:
+            return 0
+        try:
+            with self._pool.connection() as db, db.transaction():
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (CURSOR_LOCK,))
+                stored = {row[0]: orjson.loads(row[1]) for row in db.execute(
+                    "SELECT log_id, body FROM events WHERE log_id = ANY(%s)", (list(newest),))}
+                chosen = [a for log_id, a in newest.items() if log_id not in stored or is_newer(a, stored[log_id])]
+                replaced = [a["log_id"] for a in chosen if a["log_id"] in stored]
+                if replaced:
+                    db.execute("DELETE FROM events WHERE log_id = ANY(%s)", (replaced,))
+                return insert_events(db, chosen, received_at) if chosen else 0
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL {self.where}: the alerts could not be stored: {exc}") from None
+
+    def cursor_received_before(self, when: float) -> str:
+        rows = self._rows("SELECT cursor FROM events WHERE received_at < %s ORDER BY received_at DESC LIMIT 1",
+                          (when,))
+        return str(rows[0][0]) if rows else "0"
 
     def page(self, after: str | None, limit: int) -> Page:
         limit = max(1, min(limit, MAX_PAGE))

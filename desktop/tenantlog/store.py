@@ -44,7 +44,7 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 __all__ = ["DATABASE_FILE_NAME", "MAX_PAGE", "AddResult", "EventStore", "Page", "SqliteEventStore", "StoreError",
-           "is_postgres_url", "parse_cursor"]
+           "is_newer", "is_postgres_url", "newest_versions", "parse_cursor"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,17 @@ class EventStore(Protocol):
     def add(self, events: Sequence[Mapping[str, Any]], received_at: float, *, published: bool = False) -> AddResult:
         """Store v2 events (without cursor) in one transaction; ``log_id`` already stored counts as a duplicate.
         ``published=True`` keeps them out of the outbox (e.g. a backfill of old events nobody needs live)."""
+        ...
+
+    def put_alerts(self, alerts: Sequence[Mapping[str, Any]], received_at: float) -> int:
+        """Store alert events (kind ``alert``, :mod:`desktop.alerts`): a new ``log_id`` is added; a stored one is
+        replaced, under a *new* cursor and unpublished again, only by a version with more ``updates`` (so
+        ``/events`` catch-up and the publisher see the update, and two replicas' detectors emitting the same
+        alert store it once). One transaction; how many were added or replaced."""
+        ...
+
+    def cursor_received_before(self, when: float) -> str:
+        """A cursor from which paging yields at least every event received at or after ``when`` ("0": all)."""
         ...
 
     def page(self, after: str | None, limit: int) -> Page:
@@ -201,6 +212,39 @@ class SqliteEventStore:
             stored = self._db.total_changes - before
         return AddResult(stored, len(rows) - stored)
 
+    def put_alerts(self, alerts: Sequence[Mapping[str, Any]], received_at: float) -> int:
+        """The single writer (``BEGIN IMMEDIATE``) makes read-compare-replace safe; delete and insert gives the
+        replacement the next ``AUTOINCREMENT`` cursor."""
+        newest = newest_versions(alerts)
+        if not newest:
+            return 0
+        changed = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for log_id, alert in newest.items():
+                    row = self._db.execute("SELECT body FROM events WHERE log_id = ?", (log_id,)).fetchone()
+                    if row is not None:
+                        if not is_newer(alert, orjson.loads(row[0])):
+                            continue
+                        self._db.execute("DELETE FROM events WHERE log_id = ?", (log_id,))
+                    self._db.execute("INSERT INTO events (log_id, user_id, received_at, published, body) "
+                                     "VALUES (?, ?, ?, 0, ?)",
+                                     (log_id, alert.get("user_id"), received_at, orjson.dumps(alert)))
+                    changed += 1
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+        return changed
+
+    def cursor_received_before(self, when: float) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT cursor FROM events WHERE received_at < ? ORDER BY received_at DESC "
+                                   "LIMIT 1", (when,)).fetchone()
+        return str(row[0]) if row else "0"
+
     def page(self, after: str | None, limit: int) -> Page:
         limit = max(1, min(limit, MAX_PAGE))
         if after is None:
@@ -293,6 +337,25 @@ class SqliteEventStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def newest_versions(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Each alert ``log_id``'s version with the most ``updates`` (a batch may hold several)."""
+    newest: dict[str, Mapping[str, Any]] = {}
+    for alert in alerts:
+        log_id = alert.get("log_id")
+        if isinstance(log_id, str) and (log_id not in newest or is_newer(alert, newest[log_id])):
+            newest[log_id] = alert
+    return newest
+
+
+def is_newer(alert: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+    """Whether ``alert`` should replace the stored version of the same ``log_id`` (strictly more updates)."""
+    def updates(event: Mapping[str, Any]) -> int:
+        value = event.get("updates")
+        return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+    return updates(alert) > updates(stored)
 
 
 def is_postgres_url(database: str | None) -> bool:
