@@ -233,8 +233,8 @@ class FeedDelegate(QStyledItemDelegate):
             second = plain_line(ev.email) if ev.email and ev.email != who(ev) else ""
         spacing = m.fm.horizontalAdvance("  ")
         head_w = m.bold_fm.horizontalAdvance(headline)
-        if second:  # the name gets what the email leaves, but at least 60% of the line (40% before a reason)
-            least = width * 2 // 5 if ev.log_id is not None else width * 3 // 5
+        if second:  # the name gets what the email leaves, but at least 60% of the line (a third before a reason)
+            least = width // 3 if ev.log_id is not None else width * 3 // 5
             head_w = min(head_w, max(least, width - m.fm.horizontalAdvance(second) - spacing))
         head_w = min(head_w, width)
         head = fit(m.bold_fm, headline, head_w)
