@@ -9,6 +9,8 @@ interpreter lock behind the engine thread for every single row (measured: 450 ms
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import QObject, QRegularExpression, QSortFilterProxyModel
 
 from desktop.feed.kinds import TYPE_LABELS
@@ -31,6 +33,7 @@ class FeedFilterProxy(QSortFilterProxyModel):
         self._terms: tuple[str, ...] = ()
         #: True while a filter change adds and removes rows (views: these are not new events)
         self.refiltering = False
+        self._only: QRegularExpression | None = None  # the events behind an alert (issue 15)
         self.setFilterRole(FeedModel.FilterRole)
 
     def setSourceModel(self, model: FeedModel) -> None:  # type: ignore[override]
@@ -93,6 +96,8 @@ class FeedFilterProxy(QSortFilterProxyModel):
 
     def _pattern(self) -> QRegularExpression:
         """``^`` and one lookahead per condition; empty (accept everything, no Python) without filters."""
+        if self._only is not None:
+            return self._only
         escape = QRegularExpression.escape
         parts = []
         if self._type is not None:
@@ -107,7 +112,33 @@ class FeedFilterProxy(QSortFilterProxyModel):
         return QRegularExpression("^" + "".join(parts))
 
     def is_filtering(self) -> bool:
-        return bool(self._type or self._country or self._needle or self._outcome)
+        return bool(self._type or self._country or self._needle or self._outcome) or self._only is not None
+
+    @property
+    def showing_only(self) -> bool:
+        return self._only is not None
+
+    def show_only(self, log_ids: Iterable[str]) -> None:
+        """Only the rows with these ``log_id`` (the events behind an alert), whatever the other filters say, until
+        :meth:`show_all`: still Qt's filtering, one alternation over ``FeedModel.LogIdRole``."""
+        ids = sorted({log_id for log_id in log_ids if log_id})
+        alternation = "|".join(QRegularExpression.escape(log_id) for log_id in ids) or "(?!)"
+        self._only = QRegularExpression(f"^(?:{alternation})$")
+        self._refilter_on(FeedModel.LogIdRole)
+
+    def show_all(self) -> None:
+        """Back to the other filters."""
+        if self._only is not None:
+            self._only = None
+            self._refilter_on(FeedModel.FilterRole)
+
+    def _refilter_on(self, role: int) -> None:
+        self.refiltering = True
+        try:
+            self.setFilterRole(role)
+            self.setFilterRegularExpression(self._pattern())
+        finally:
+            self.refiltering = False
 
     # -- helpers ----------------------------------------------------------------------------------------
     def countries(self) -> list[str]:

@@ -80,6 +80,7 @@ class FeedModel(QAbstractListModel):
     #: ``\x1f<type>\x1f<country>\x1f<outcome>\x1f`` + the search text: what the proxy's (C++) regular expression
     #: filters on
     FilterRole = EventRole + 5
+    LogIdRole = EventRole + 6  #: the log_id ("" for v1 events): the events behind an alert are filtered on it
 
     def __init__(self, max_rows: int = DEFAULT_MAX_ROWS, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +126,8 @@ class FeedModel(QAbstractListModel):
                     f"{self.search_blob(row)}")
         if role == _TOOLTIP:
             return exact_local_time(ev)
+        if role == _LOG_ID:
+            return ev.log_id or ""
         return None
 
     # -- feed API ---------------------------------------------------------------------------------------
@@ -242,3 +245,4 @@ _COUNTRY = FeedModel.CountryRole
 _SORT = FeedModel.SortRole
 _SEARCH = FeedModel.SearchRole
 _FILTER = FeedModel.FilterRole
+_LOG_ID = FeedModel.LogIdRole

@@ -38,6 +38,7 @@ from desktop.feed.delegate import badge_colors
 from desktop.feed.detail import EventDetail
 from desktop.feed.events import FeedEvent
 from desktop.feed.filters import FeedFilterProxy
+from desktop.feed.focus import FocusBar
 from desktop.feed.fold import LoginFolder
 from desktop.feed.kinds import KIND_CHOICES, OUTCOME_CHOICES
 from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
@@ -134,7 +135,7 @@ class FeedPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 4)
         layout.setSpacing(8)
         layout.addLayout(self.toolbar)
-        layout.addWidget(self.warning)
+        layout.addLayout(self.bars)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
         layout.addLayout(footer)
@@ -222,6 +223,12 @@ class FeedPanel(QWidget):
         row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.warning_label, 1)
         self.warning.hide()
+        self.focus_bar = FocusBar(self.proxy)  # while the feed shows only an alert's events
+        self.focus_bar.show_all_requested.connect(self.show_all)
+        self.bars = QVBoxLayout()  # the bars above the feed, each shown while it applies
+        self.bars.setSpacing(6)
+        self.bars.addWidget(self.warning)
+        self.bars.addWidget(self.focus_bar)
 
     def _create_counters(self) -> None:
         self.counters = QFrame()
@@ -362,6 +369,19 @@ class FeedPanel(QWidget):
         self.outcome_combo.setCurrentIndex(max(0, self.outcome_combo.findData("failure")) if on else 0)
 
     @Slot()
+    def show_only(self, log_ids: Sequence[str], title: str, total: int | None = None) -> None:
+        """Only the events with these ``log_id`` (behind the alert ``title``; ``total`` of them in all), with a bar
+        saying so and Show all; the other filters come back with Show all."""
+        self.proxy.show_only(log_ids)
+        self.focus_bar.showing(title, len(log_ids), total if total is not None else len(log_ids))
+        self._update_footer()
+
+    def show_all(self) -> None:
+        """Leave :meth:`show_only`."""
+        self.proxy.show_all()
+        self.focus_bar.clear()
+        self._update_footer()
+
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
