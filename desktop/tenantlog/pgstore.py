@@ -171,15 +171,19 @@ class PostgresEventStore:
 
     def put_alerts(self, alerts: Sequence[Mapping[str, Any]], received_at: float) -> int:
         """Under the cursor lock (held to commit, so two replicas' detectors take turns): read the stored
-        versions, delete those a newer version replaces, insert the new ones with fresh cursors."""
+        versions, delete those a newer version replaces, insert the new ones with fresh cursors. The stored rows
+        are locked first, *before* the cursor lock: a publisher holding one (its claim lasts a Pusher request)
+        then delays only this detector, never the ingest waiting for the cursor lock."""
         newest = newest_versions(alerts)
         if not newest:
             return 0
+        select = "SELECT log_id, body FROM events WHERE log_id = ANY(%s) FOR UPDATE"
         try:
             with self._pool.connection() as db, db.transaction():
+                db.execute(select, (list(newest),))
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (CURSOR_LOCK,))
-                stored = {row[0]: orjson.loads(row[1]) for row in db.execute(
-                    "SELECT log_id, body FROM events WHERE log_id = ANY(%s)", (list(newest),))}
+                # again under the lock: what another replica committed meanwhile is visible now
+                stored = {row[0]: orjson.loads(row[1]) for row in db.execute(select, (list(newest),))}
                 chosen = [a for log_id, a in newest.items() if log_id not in stored or is_newer(a, stored[log_id])]
                 replaced = [a["log_id"] for a in chosen if a["log_id"] in stored]
                 if replaced:
