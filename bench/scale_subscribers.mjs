@@ -64,6 +64,7 @@ for (let i = 0; i < count; i += 1) {
     }
   });
   channel.bind(eventName, (data) => {
+    if (data.kind === 'alert') return; // the server's own alerts on the same stream: not the stream measured
     const now = Date.now();
     received += 1;
     const index = Number(data.cursor) - cursorBase;

@@ -31,6 +31,7 @@ from desktop.authserver.profiles import UserInfoClient
 from desktop.authserver.tokens import AccessTokenVerifier
 from desktop.config_checks import MASTER_KEY_ENV, PUSHER_SECRET_ENV
 from desktop.config_schema import Config
+from desktop.resources import data_dir as make_data_dir
 from desktop.secrets import SecretStore
 from desktop.signing.pusher_http import PusherHttpApi
 from desktop.signing.signatures import decode_master_key
@@ -209,7 +210,9 @@ def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
         if runtime.tenant_log is not None:
             runtime.tenant_log.start()  # first publishes what an earlier run left unpublished
             try:  # reads the newest stored log_id now, before the log stream can deliver anything newer
-                catching_up = start_catch_up(settings_from_config(config), runtime.tenant_log,
+                # checkpoints next to a SQLite file; in the data directory with PostgreSQL (one per replica)
+                state_dir = None if hasattr(runtime.tenant_log.store, "path") else make_data_dir(data_dir)
+                catching_up = start_catch_up(settings_from_config(config), runtime.tenant_log, state_dir,
                                              backfill_from=backfill_since, env=env)
                 lookups = management_client(settings_from_config(config), env)
                 if lookups is not None:

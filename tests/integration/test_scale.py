@@ -58,8 +58,10 @@ def replicas(tmp_path: Path, oidc_provider: OidcProvider, soketi_cluster: list[S
 
 
 def live_log_ids(recorder: EventRecorder) -> list[str]:
-    return [(json.loads(e.data) if isinstance(e.data, str) else e.data)["log_id"]
-            for e in recorder.events if e.channel == FEED and e.event == "log-event"]
+    """The log events received, in order (alerts the server raises on the same stream left out)."""
+    events = [json.loads(e.data) if isinstance(e.data, str) else e.data
+              for e in recorder.events if e.channel == FEED and e.event == "log-event"]
+    return [event["log_id"] for event in events if event.get("kind") != "alert"]
 
 
 def deliver(replica: LogStreamServer, body: bytes) -> int | None:
@@ -74,11 +76,11 @@ def deliver(replica: LogStreamServer, body: bytes) -> int | None:
 
 
 def all_events(replica: LogStreamServer, token: str, after: str = "0") -> list[dict[str, Any]]:
-    """Catch-up: page through ``GET /events`` by cursor until ``more`` is false."""
+    """Catch-up: page through ``GET /events`` by cursor until ``more`` is false (log events; alerts left out)."""
     found: list[dict[str, Any]] = []
     while True:
         page = replica.get(f"/events?after={after}&limit=500", token)
-        found += page["events"]
+        found += [event for event in page["events"] if event.get("kind") != "alert"]
         after = page["next"]
         if not page["more"]:
             return found
