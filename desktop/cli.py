@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     tail = commands.add_parser("tail", help="print the live feed on stdout, one line per event")
     tail.add_argument("--channel", help="feed channel (default: [feed] channel)")
     tail.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    tail.add_argument("--alerts-only", action="store_true",
+                      help="print only the server's alerts (credential stuffing, brute force ...), one line each")
     tail.add_argument("--no-catch-up", action="store_true",
                       help="after a reconnect, do not fetch from the server what was missed (remote mode)")
     login = commands.add_parser("login", help="sign in with the device code flow (Auth0)")
@@ -140,7 +142,7 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     from desktop.tail_catchup import tail_catch_up  # noqa: PLC0415
 
     catch_up = None if args.no_catch_up else tail_catch_up(config, channel, signin, status)
-    return run_tail(client, channel, args.format, catch_up=catch_up)
+    return run_tail(client, channel, args.format, catch_up=catch_up, alerts_only=args.alerts_only)
 
 
 def _date(text: str) -> date:

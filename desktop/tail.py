@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from desktop.feed.alert_line import alert_line, is_alert
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
 from desktop.feed.serialise import json_line
 from desktop.log import status
@@ -31,9 +32,10 @@ class _Stop(Exception):
 
 
 def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = None, *,
-             catch_up: TailCatchUp | None = None) -> int:
+             catch_up: TailCatchUp | None = None, alerts_only: bool = False) -> int:
     """Subscribe to ``channel`` and print its events until a signal or a fatal error; return the exit code.
-    ``catch_up`` (remote mode) prints what the server's tenant log holds that a disconnection made us miss."""
+    ``catch_up`` (remote mode) prints what the server's tenant log holds that a disconnection made us miss;
+    ``alerts_only`` prints only the server's alerts (kind ``alert``), each new one and each update."""
     out = out or sys.stdout
     inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop] = queue.SimpleQueue()
     kind = channel_kind(channel)
@@ -69,7 +71,7 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
     client.on_state_change(on_state)
     handle = client.subscribe(channel)
     encoding = (getattr(out, "encoding", None) if hasattr(out, "buffer") else None) or "utf-8"
-    encode = _json_encoder() if fmt == "jsonl" else _text_encoder(encoding)
+    encode = _json_encoder(alerts_only) if fmt == "jsonl" else _text_encoder(encoding, alerts_only)
     restore = install_stop_handler(lambda _name: inbox.put(_Stop(0)))  # SIGINT/SIGTERM: a clean exit 0
     client.connect()
     try:
@@ -140,10 +142,14 @@ def _emitter(out: TextIO) -> Callable[[bytes], None]:
     return emit
 
 
-def _json_encoder() -> Callable[[ChannelEvent], bytes]:
-    """One JSON object per line, the shape ``login-feed export`` prints (one encoder serves both)."""
+def _json_encoder(alerts_only: bool = False) -> Callable[[ChannelEvent], bytes]:
+    """One JSON object per line, the shape ``login-feed export`` prints (one encoder serves both); an alert's
+    own fields (rule, severity, ips, log_ids ...) are in its ``data``. Nothing for what ``alerts_only`` skips."""
     def encode(event: ChannelEvent) -> bytes:
-        line = to_json_dict(normalise(event.event, event.channel or "", event.data, event.received_at))
+        ev = normalise(event.event, event.channel or "", event.data, event.received_at)
+        if alerts_only and not is_alert(ev):
+            return b""
+        line = to_json_dict(ev)
         line["event"] = event.event
         if event.user_id is not None:
             line["user_id_sender"] = event.user_id
@@ -151,10 +157,17 @@ def _json_encoder() -> Callable[[ChannelEvent], bytes]:
     return encode
 
 
-def _text_encoder(encoding: str = "utf-8") -> Callable[[ChannelEvent], bytes]:
-    """One human line per event, in the terminal's encoding (what it cannot show becomes ``?``)."""
+def _text_encoder(encoding: str = "utf-8", alerts_only: bool = False) -> Callable[[ChannelEvent], bytes]:
+    """One human line per event, in the terminal's encoding (what it cannot show becomes ``?``); an alert's
+    line is :func:`~desktop.feed.alert_line.alert_line`. Nothing for what ``alerts_only`` skips."""
     def encode(event: ChannelEvent) -> bytes:
-        line = to_text_line(normalise(event.event, event.channel or "", event.data, event.received_at))
+        ev = normalise(event.event, event.channel or "", event.data, event.received_at)
+        if is_alert(ev):
+            line = alert_line(ev)
+        elif alerts_only:
+            return b""
+        else:
+            line = to_text_line(ev)
         return (line + "\n").encode(encoding, "replace")
     return encode
 
