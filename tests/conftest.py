@@ -19,6 +19,7 @@ from support.keys import other_rsa_key, rsa_key  # noqa: F401 - session fixtures
 from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixture for every test
 from support.postgres import PostgresNotInstalledError, PostgresServer
 from support.redis import RedisNotInstalledError, RedisServer
+from support.signin_helpers import memory_keyring  # noqa: F401 - a fixture: an in-memory keyring, installed
 from support.soketi import SOKETI_SERVER_JS, Soketi, soketi_installed
 
 # Nothing a test runs (the app, `login-feed server` without --data-dir, QSettings) writes into the developer's

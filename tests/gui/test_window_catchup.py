@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 from support.auth0_log_samples import as_array, record
 from support.cable import Cable
@@ -34,17 +33,6 @@ from desktop.history import history_path
 
 pytestmark = pytest.mark.integration
 CHANNEL = "private-login-feed"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -10,37 +10,14 @@ from typing import Any
 import keyring
 import keyring.core
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.compat import properties
 from keyring.errors import KeyringLocked, PasswordDeleteError, PasswordSetError
+from support.signin_helpers import HangingKeyring, MemoryKeyring
 
 from desktop.secrets import SecretStore, SecretsUnavailable
 
 SECRET = "7ad3773142a6692b25b8"
 MASTER = "nxzvbGdxlzfPAvTbUXkMzKAXvVDhHtvGqNXmHHcZIYY="
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring; its priority raises so keyring never picks it on its own."""
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("test-only backend")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class BrokenKeyring(MemoryKeyring):
@@ -78,7 +55,7 @@ def test_environment_wins_and_the_keyring_is_not_touched() -> None:
 
 
 def test_empty_environment_variable_falls_back_to_the_keyring(memory: MemoryKeyring) -> None:
-    memory.items[("login-feed", "pusher-secret:key1")] = SECRET
+    memory.store[("login-feed", "pusher-secret:key1")] = SECRET
     store = SecretStore({"LOGIN_FEED_PUSHER_SECRET": ""}, backend=memory)
     assert store.pusher_secret("key1") == SECRET
 
@@ -89,7 +66,7 @@ def test_keyring_names_and_round_trip(global_keyring: MemoryKeyring) -> None:
     assert store.encryption_master_key() is None
     store.set_pusher_secret("key1", SECRET)
     store.set_encryption_master_key(MASTER)
-    assert global_keyring.items == {
+    assert global_keyring.store == {
         ("login-feed", "pusher-secret:key1"): SECRET,
         ("login-feed", "encryption-master-key"): MASTER,
     }
@@ -99,7 +76,7 @@ def test_keyring_names_and_round_trip(global_keyring: MemoryKeyring) -> None:
     assert store.encryption_master_key() == MASTER
     store.delete_pusher_secret("key1")
     store.delete_encryption_master_key()
-    assert global_keyring.items == {}
+    assert global_keyring.store == {}
 
 
 def test_deleting_a_missing_secret_is_fine(memory: MemoryKeyring) -> None:
@@ -114,7 +91,7 @@ def test_bad_arguments_do_not_echo_values(memory: MemoryKeyring) -> None:
         store.pusher_secret("")
     with pytest.raises(ValueError, match="must be a non-empty string"):
         store.set_pusher_secret("key1", "")
-    assert memory.items == {}
+    assert memory.store == {}
 
 
 def test_no_keyring_gives_clear_advice() -> None:
@@ -159,33 +136,19 @@ def test_nothing_is_written_to_files_or_logs(
     assert MASTER not in caplog.text
 
 
-class HangingKeyring(MemoryKeyring):
-    """A locked keyring waiting on an unlock prompt nobody will answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        import threading
-
-        self.release = threading.Event()
-
-    def get_password(self, service: str, username: str) -> str | None:
-        self.release.wait(10)
-        return None
-
-
 def test_a_keyring_that_never_answers_fails_clearly_within_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     import desktop.secrets
 
     monkeypatch.setattr(desktop.secrets, "KEYRING_TIMEOUT", 0.2)
-    ring = HangingKeyring()
+    ring = HangingKeyring(hang=10)
     store = SecretStore(env={}, backend=ring)
     started = time.monotonic()
     try:
         with pytest.raises(SecretsUnavailable, match=r"did not answer within 0\.2 s") as raised:
             store.pusher_secret("app-key")
     finally:
-        ring.release.set()
+        ring.release()
     assert time.monotonic() - started < 2
     assert "LOGIN_FEED_PUSHER_SECRET" in str(raised.value)
