@@ -38,24 +38,14 @@ STEP = 0.2
 EPSILON = 0.01
 
 
-@pytest.fixture(scope="session")
-def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
-    return rsa_key
-
-
-@pytest.fixture(scope="session")
-def other_key(other_rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
-    return other_rsa_key
-
-
 @pytest.fixture
 def keyring_backend() -> MemoryKeyring:
     return MemoryKeyring()
 
 
 @pytest.fixture
-def standin(key: rsa.RSAPrivateKey) -> Iterator[Auth0Standin]:
-    with Auth0Standin(interval=INTERVAL, key=key) as idp:
+def standin(rsa_key: rsa.RSAPrivateKey) -> Iterator[Auth0Standin]:
+    with Auth0Standin(interval=INTERVAL, key=rsa_key) as idp:
         yield idp
 
 
@@ -155,10 +145,10 @@ def test_invalid_grant_on_a_poll_is_an_error_and_stops(standin, manager, runs) -
     assert len(standin.polls) == 2
 
 
-def test_each_wait_starts_after_the_previous_answer(key, keyring_backend, runs) -> None:
+def test_each_wait_starts_after_the_previous_answer(rsa_key, keyring_backend, runs) -> None:
     # A slow token endpoint (0.15 s per answer, longer than the 0.1 s interval): a client that counted the
     # interval from when it sent the poll would poll again the moment an answer arrives.
-    with Auth0Standin(interval=INTERVAL, key=key, poll_latency=0.15,
+    with Auth0Standin(interval=INTERVAL, key=rsa_key, poll_latency=0.15,
                       script=[PENDING, PENDING, PENDING, APPROVED]) as slow, \
             closing_manager(slow.issuer, slow.client_id, slow.audience, keyring_backend) as manager:
         login(runs, manager).result()
@@ -174,29 +164,29 @@ def _tokens_with(standin: Auth0Standin, id_token: str) -> tuple[int, dict[str, A
                  "expires_in": 86400, "refresh_token": "rt-that-must-not-be-kept", "scope": "openid profile email"}
 
 
-def _wrong_audience(standin: Auth0Standin, other_key: rsa.RSAPrivateKey) -> str:
+def _wrong_audience(standin: Auth0Standin, other_rsa_key: rsa.RSAPrivateKey) -> str:
     return standin.mint_id_token(aud="some-other-client")
 
 
-def _expired(standin: Auth0Standin, other_key: rsa.RSAPrivateKey) -> str:
+def _expired(standin: Auth0Standin, other_rsa_key: rsa.RSAPrivateKey) -> str:
     now = int(time.time())
     return standin.mint_id_token(iat=now - 7200, exp=now - 3600)
 
 
-def _signed_by_another_key(standin: Auth0Standin, other_key: rsa.RSAPrivateKey) -> str:
+def _signed_by_another_key(standin: Auth0Standin, other_rsa_key: rsa.RSAPrivateKey) -> str:
     # Right claims, right kid, wrong key: only the signature check can catch it.
     claims = jwt.decode(standin.mint_id_token(), options={"verify_signature": False})
-    return jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": standin.kid, "typ": "JWT"})
+    return jwt.encode(claims, other_rsa_key, algorithm="RS256", headers={"kid": standin.kid, "typ": "JWT"})
 
 
-def _wrong_issuer(standin: Auth0Standin, other_key: rsa.RSAPrivateKey) -> str:
+def _wrong_issuer(standin: Auth0Standin, other_rsa_key: rsa.RSAPrivateKey) -> str:
     return standin.mint_id_token(iss="https://evil.example/")
 
 
 @pytest.mark.parametrize("make_token", [_wrong_audience, _expired, _signed_by_another_key, _wrong_issuer],
                          ids=["wrong-audience", "expired", "bad-signature", "wrong-issuer"])
-def test_a_bad_id_token_is_refused(standin, manager, keyring_backend, runs, other_key, make_token) -> None:
-    standin.play(_tokens_with(standin, make_token(standin, other_key)))
+def test_a_bad_id_token_is_refused(standin, manager, keyring_backend, runs, other_rsa_key, make_token) -> None:
+    standin.play(_tokens_with(standin, make_token(standin, other_rsa_key)))
     error = login(runs, manager).error()
     assert isinstance(error, SignInFailed)
     assert error.reason == "error"

@@ -30,24 +30,14 @@ KID = "key-2026"
 NOW = 1_800_000_000.0
 
 
-@pytest.fixture(scope="session")
-def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
-    return rsa_key
-
-
-@pytest.fixture(scope="session")
-def other_key(other_rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
-    return other_rsa_key
-
-
 def jwk(private: rsa.RSAPrivateKey, kid: str | None = KID, **extra: Any) -> dict[str, Any]:
     data = jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
     return {**data, **({"kid": kid} if kid else {}), "use": "sig", "alg": "RS256", **extra}
 
 
 @pytest.fixture
-def jwks(key: rsa.RSAPrivateKey) -> dict[str, Any]:
-    return {"keys": [jwk(key)]}
+def jwks(rsa_key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    return {"keys": [jwk(rsa_key)]}
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -90,78 +80,78 @@ def refused(token: str, jwks: dict[str, Any], match: str, error: type[IdTokenErr
     assert token.split(".")[1] not in str(caught.value)
 
 
-def test_a_valid_token_passes(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    assert verify(sign(key), jwks) == claims()
+def test_a_valid_token_passes(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    assert verify(sign(rsa_key), jwks) == claims()
 
 
 @pytest.mark.parametrize(("token_iss", "expected"), [
     ("https://tenant.eu.auth0.com/", "https://tenant.eu.auth0.com"),
     ("https://tenant.eu.auth0.com", "https://tenant.eu.auth0.com/"),
 ])
-def test_issuer_trailing_slash_is_normalised(key: rsa.RSAPrivateKey, jwks: dict[str, Any], token_iss: str,
+def test_issuer_trailing_slash_is_normalised(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any], token_iss: str,
                                              expected: str) -> None:
-    assert verify(sign(key, claims(iss=token_iss)), jwks, issuer=expected)["iss"] == token_iss
+    assert verify(sign(rsa_key, claims(iss=token_iss)), jwks, issuer=expected)["iss"] == token_iss
 
 
-def test_audience_list_containing_us_passes(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    assert verify(sign(key, claims(aud=[CLIENT_ID])), jwks)
-    assert verify(sign(key, claims(aud=["https://api.example", CLIENT_ID], azp=CLIENT_ID)), jwks)
-    assert verify(sign(key, claims(aud=["https://api.example", CLIENT_ID])), jwks)
+def test_audience_list_containing_us_passes(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    assert verify(sign(rsa_key, claims(aud=[CLIENT_ID])), jwks)
+    assert verify(sign(rsa_key, claims(aud=["https://api.example", CLIENT_ID], azp=CLIENT_ID)), jwks)
+    assert verify(sign(rsa_key, claims(aud=["https://api.example", CLIENT_ID])), jwks)
 
 
 @pytest.mark.parametrize("aud", ["another-app", ["another-app"], [], None, 42, {"aud": CLIENT_ID}])
-def test_wrong_audience_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any], aud: object) -> None:
-    refused(sign(key, claims(aud=aud)), jwks, "audience")
+def test_wrong_audience_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any], aud: object) -> None:
+    refused(sign(rsa_key, claims(aud=aud)), jwks, "audience")
 
 
-def test_azp_of_another_app_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    refused(sign(key, claims(aud=[CLIENT_ID, "another-app"], azp="another-app")), jwks, "azp")
+def test_azp_of_another_app_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    refused(sign(rsa_key, claims(aud=[CLIENT_ID, "another-app"], azp="another-app")), jwks, "azp")
 
 
 @pytest.mark.parametrize("iss", ["https://evil.example/", "https://tenant.eu.auth0.com.evil.example/", None, 7])
-def test_wrong_issuer_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any], iss: object) -> None:
-    refused(sign(key, claims(iss=iss)), jwks, "issued by")
+def test_wrong_issuer_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any], iss: object) -> None:
+    refused(sign(rsa_key, claims(iss=iss)), jwks, "issued by")
 
 
-def test_expired_is_refused_after_the_leeway(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    token = sign(key, claims(iat=int(NOW) - 3600, exp=int(NOW) - 30))
+def test_expired_is_refused_after_the_leeway(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    token = sign(rsa_key, claims(iat=int(NOW) - 3600, exp=int(NOW) - 30))
     assert verify(token, jwks)  # within the default 60 s leeway
     refused(token, jwks, "expired", leeway=10)
-    refused(sign(key, claims(iat=int(NOW) - 3600, exp=int(NOW) - 61)), jwks, "expired")
+    refused(sign(rsa_key, claims(iat=int(NOW) - 3600, exp=int(NOW) - 61)), jwks, "expired")
 
 
-def test_expiry_uses_the_given_clock_not_the_system_clock(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+def test_expiry_uses_the_given_clock_not_the_system_clock(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
     real_now = time.time()
-    token = sign(key, claims(iat=int(real_now) - 7200, exp=int(real_now) - 3600))  # long dead by the system clock
+    token = sign(rsa_key, claims(iat=int(real_now) - 7200, exp=int(real_now) - 3600))  # long dead by the system clock
     assert verify(token, jwks, now=real_now - 5000)
     refused(token, jwks, "expired", now=real_now)
 
 
-def test_issued_in_the_future_or_not_yet_valid_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    refused(sign(key, claims(iat=int(NOW) + 600)), jwks, "future")
-    refused(sign(key, claims(nbf=int(NOW) + 600)), jwks, "not valid yet")
-    assert verify(sign(key, claims(iat=int(NOW) + 30, nbf=int(NOW) + 30)), jwks)
+def test_issued_in_the_future_or_not_yet_valid_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    refused(sign(rsa_key, claims(iat=int(NOW) + 600)), jwks, "future")
+    refused(sign(rsa_key, claims(nbf=int(NOW) + 600)), jwks, "not valid yet")
+    assert verify(sign(rsa_key, claims(iat=int(NOW) + 30, nbf=int(NOW) + 30)), jwks)
 
 
 @pytest.mark.parametrize("change", [{"exp": None}, {"iat": None}, {"exp": "tomorrow"}, {"iat": True},
                                     {"nbf": "now"}])
-def test_missing_or_mistyped_times_are_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any],
+def test_missing_or_mistyped_times_are_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any],
                                                change: dict[str, Any]) -> None:
     with pytest.raises(IdTokenError):
-        verify(sign(key, claims(**change)), jwks)
+        verify(sign(rsa_key, claims(**change)), jwks)
 
 
 @pytest.mark.parametrize("sub", [None, ""])
-def test_missing_sub_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any], sub: object) -> None:
-    refused(sign(key, claims(sub=sub)), jwks, "sub")
+def test_missing_sub_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any], sub: object) -> None:
+    refused(sign(rsa_key, claims(sub=sub)), jwks, "sub")
 
 
-def test_signature_from_another_key_is_refused(other_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    refused(sign(other_key), jwks, "signature")
+def test_signature_from_another_key_is_refused(other_rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    refused(sign(other_rsa_key), jwks, "signature")
 
 
-def test_tampered_payload_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    header, _, signature = sign(key).split(".")
+def test_tampered_payload_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    header, _, signature = sign(rsa_key).split(".")
     forged = b64(json.dumps(claims(sub="auth0|admin")).encode())
     refused(f"{header}.{forged}.{signature}", jwks, "signature")
 
@@ -171,54 +161,54 @@ def test_alg_none_is_refused(jwks: dict[str, Any], alg: str) -> None:
     refused(hand_made({"alg": alg, "typ": "JWT", "kid": KID}, claims()), jwks, "only RS256")
 
 
-def test_hs256_signed_with_the_public_key_is_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    for secret in (pem, pem.strip(), json.dumps(jwk(key)).encode()):
+def test_hs256_signed_with_the_public_key_is_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    for secret in (pem, pem.strip(), json.dumps(jwk(rsa_key)).encode()):
         refused(hand_made({"alg": "HS256", "typ": "JWT", "kid": KID}, claims(), hmac_key=secret), jwks, "only RS256")
 
 
-def test_other_algorithms_are_refused(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    refused(jwt.encode(claims(), key, algorithm="RS512", headers={"kid": KID}), jwks, "only RS256")
-    refused(jwt.encode(claims(), key, algorithm="PS256", headers={"kid": KID}), jwks, "only RS256")
+def test_other_algorithms_are_refused(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    refused(jwt.encode(claims(), rsa_key, algorithm="RS512", headers={"kid": KID}), jwks, "only RS256")
+    refused(jwt.encode(claims(), rsa_key, algorithm="PS256", headers={"kid": KID}), jwks, "only RS256")
     ec_key = ec.generate_private_key(ec.SECP256R1())
     refused(jwt.encode(claims(), ec_key, algorithm="ES256", headers={"kid": KID}), jwks, "only RS256")
     refused(hand_made({"typ": "JWT", "kid": KID}, claims()), jwks, "only RS256")
 
 
-def test_unknown_kid_asks_for_a_jwks_refetch(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
-    refused(sign(key, kid="rotated-key"), jwks, "not in the", error=UnknownKeyError)
+def test_unknown_kid_asks_for_a_jwks_refetch(rsa_key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    refused(sign(rsa_key, kid="rotated-key"), jwks, "not in the", error=UnknownKeyError)
     assert issubclass(UnknownKeyError, IdTokenError)
 
 
-def test_key_is_chosen_by_kid_among_several(key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey) -> None:
-    keys = {"keys": [jwk(other_key, kid="old"), jwk(key, kid=KID)]}
-    assert verify(sign(key), keys)
-    refused(sign(key, kid="old"), keys, "signature")
+def test_key_is_chosen_by_kid_among_several(rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey) -> None:
+    keys = {"keys": [jwk(other_rsa_key, kid="old"), jwk(rsa_key, kid=KID)]}
+    assert verify(sign(rsa_key), keys)
+    refused(sign(rsa_key, kid="old"), keys, "signature")
 
 
-def test_token_without_kid_uses_the_only_key(key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey,
+def test_token_without_kid_uses_the_only_key(rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey,
                                               jwks: dict[str, Any]) -> None:
-    assert verify(sign(key, kid=None), jwks)
-    two = {"keys": [jwk(other_key, kid="old"), jwk(key)]}
+    assert verify(sign(rsa_key, kid=None), jwks)
+    two = {"keys": [jwk(other_rsa_key, kid="old"), jwk(rsa_key)]}
     with pytest.raises(IdTokenError, match="no key") as caught:
-        verify(sign(key, kid=None), two)
+        verify(sign(rsa_key, kid=None), two)
     assert not isinstance(caught.value, UnknownKeyError)
 
 
 @pytest.mark.parametrize("mangle", [
     {"use": "enc"}, {"alg": "RS512"}, {"kty": "EC"},
 ])
-def test_keys_not_meant_for_rs256_signatures_are_ignored(key: rsa.RSAPrivateKey, mangle: dict[str, str]) -> None:
-    refused(sign(key), {"keys": [jwk(key, **mangle)]}, "not in the", error=UnknownKeyError)
+def test_keys_not_meant_for_rs256_signatures_are_ignored(rsa_key: rsa.RSAPrivateKey, mangle: dict[str, str]) -> None:
+    refused(sign(rsa_key), {"keys": [jwk(rsa_key, **mangle)]}, "not in the", error=UnknownKeyError)
 
 
 @pytest.mark.parametrize("bad_jwks", [{}, {"keys": "x"}, [], None, {"keys": {"kid": KID}}])
-def test_malformed_jwks_is_refused(key: rsa.RSAPrivateKey, bad_jwks: Any) -> None:
-    refused(sign(key), bad_jwks, "JWKS")
+def test_malformed_jwks_is_refused(rsa_key: rsa.RSAPrivateKey, bad_jwks: Any) -> None:
+    refused(sign(rsa_key), bad_jwks, "JWKS")
 
 
-def test_malformed_key_is_refused(key: rsa.RSAPrivateKey) -> None:
-    refused(sign(key), {"keys": [{"kty": "RSA", "kid": KID, "n": "!!", "e": "AQAB"}]}, "malformed")
+def test_malformed_key_is_refused(rsa_key: rsa.RSAPrivateKey) -> None:
+    refused(sign(rsa_key), {"keys": [{"kty": "RSA", "kid": KID, "n": "!!", "e": "AQAB"}]}, "malformed")
 
 
 def test_short_rsa_keys_are_refused() -> None:
@@ -272,9 +262,10 @@ def test_profile_needs_a_sub(sub: object) -> None:
 
 # -- access token expiry (scheduling only) -------------------------------------------------------------------------
 
-def test_access_token_expiry_reads_exp_without_verifying(key: rsa.RSAPrivateKey, other_key: rsa.RSAPrivateKey) -> None:
-    assert access_token_expiry(sign(key, {"exp": 1234567890, "aud": ["https://api.example"]})) == 1234567890.0
-    assert access_token_expiry(sign(other_key, {"exp": 1.5})) == 1.5  # any key, long expired: not a check
+def test_access_token_expiry_reads_exp_without_verifying(rsa_key: rsa.RSAPrivateKey,
+                                                          other_rsa_key: rsa.RSAPrivateKey) -> None:
+    assert access_token_expiry(sign(rsa_key, {"exp": 1234567890, "aud": ["https://api.example"]})) == 1234567890.0
+    assert access_token_expiry(sign(other_rsa_key, {"exp": 1.5})) == 1.5  # any key, long expired: not a check
 
 
 @pytest.mark.parametrize("token", ["opaque-access-token", "", "a.b.c", "eyJhbGciOiJub25lIn0.eyJleHAiOiJzb29uIn0."])
@@ -282,6 +273,6 @@ def test_access_token_expiry_is_none_when_unknown(token: str) -> None:
     assert access_token_expiry(token) is None
 
 
-def test_access_token_expiry_is_none_without_a_numeric_exp(key: rsa.RSAPrivateKey) -> None:
-    assert access_token_expiry(sign(key, {"sub": "x"})) is None
-    assert access_token_expiry(sign(key, {"exp": True})) is None
+def test_access_token_expiry_is_none_without_a_numeric_exp(rsa_key: rsa.RSAPrivateKey) -> None:
+    assert access_token_expiry(sign(rsa_key, {"sub": "x"})) is None
+    assert access_token_expiry(sign(rsa_key, {"exp": True})) is None

@@ -26,14 +26,9 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPE = "openid profile email offline_access read:login-feed"
 
 
-@pytest.fixture(scope="session")
-def key(rsa_key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
-    return rsa_key
-
-
 @pytest.fixture
-def standin(key: rsa.RSAPrivateKey) -> Iterator[Auth0Standin]:
-    with Auth0Standin(interval=0.05, key=key) as idp:
+def standin(rsa_key: rsa.RSAPrivateKey) -> Iterator[Auth0Standin]:
+    with Auth0Standin(interval=0.05, key=rsa_key) as idp:
         yield idp
 
 
@@ -102,8 +97,8 @@ def test_slow_down_is_429_and_the_client_slows_down(standin: Auth0Standin, monke
     assert all(wait >= 0.15 for wait in standin.poll_waits())
 
 
-def test_a_slow_server_does_not_shorten_the_wait(key: rsa.RSAPrivateKey) -> None:
-    with Auth0Standin(interval=0.05, poll_latency=0.2, key=key, script=[PENDING, APPROVED]) as idp:
+def test_a_slow_server_does_not_shorten_the_wait(rsa_key: rsa.RSAPrivateKey) -> None:
+    with Auth0Standin(interval=0.05, poll_latency=0.2, key=rsa_key, script=[PENDING, APPROVED]) as idp:
         assert isinstance(sign_in(idp), Authorized)
         first, second = idp.polls
         assert first.answered_at - first.arrived_at >= 0.2
@@ -133,15 +128,15 @@ def test_expired_token_once_then_invalid_grant(standin: Auth0Standin) -> None:
         FailureReason.EXPIRED, "The code expired before it was approved. Start again to get a new code.")
 
 
-def test_a_short_expires_in_ends_the_flow(key: rsa.RSAPrivateKey) -> None:
-    with Auth0Standin(interval=0.05, expires_in=0.3, key=key) as idp:
+def test_a_short_expires_in_ends_the_flow(rsa_key: rsa.RSAPrivateKey) -> None:
+    with Auth0Standin(interval=0.05, expires_in=0.3, key=rsa_key) as idp:
         outcome = sign_in(idp)
     assert isinstance(outcome, Failed)
     assert outcome.reason is FailureReason.EXPIRED
 
 
-def test_interval_can_be_left_out_like_oidc_provider(key: rsa.RSAPrivateKey) -> None:
-    with Auth0Standin(interval=None, key=key) as idp:
+def test_interval_can_be_left_out_like_oidc_provider(rsa_key: rsa.RSAPrivateKey) -> None:
+    with Auth0Standin(interval=None, key=rsa_key) as idp:
         code = requests.post(idp.discovery["device_authorization_endpoint"], data={"client_id": idp.client_id},
                              timeout=5).json()
     assert "interval" not in code
