@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.cli_process import CliProcess, cli_environment
+from support.payloads import action_payload
 from support.soketi import APP_SECRET, Soketi
 
 pytestmark = pytest.mark.integration
@@ -15,21 +16,7 @@ pytestmark = pytest.mark.integration
 CHANNEL = "private-login-feed"
 SECRET_ENV = "LOGIN_FEED_PUSHER_SECRET"
 
-SIGNUP = {
-    "v": 1,
-    "type": "signup",
-    "user_id": "auth0|6560a1b2c3d4e5f6a7b8c9d0",
-    "email": "ada@example.com",
-    "name": "<img src=x>",
-    "nickname": "ada",
-    "connection": "Username-Password-Authentication",
-    "client_name": "My App",
-    "country": "GB",
-    "city": "London",
-    "ip": "203.0.113.7",
-    "logins_count": 1,
-    "at": "2026-11-21T05:01:02.123Z",
-}
+SIGNUP = action_payload(name="<img src=x>")  # the Action's payload, with markup in the name
 LEGACY_LOGIN = {  # what the original Auth0 rule published: the whole user object
     "created_at": "2026-11-20T09:12:44.512Z",
     "email": "grace@example.com",
