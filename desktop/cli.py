@@ -18,6 +18,7 @@ from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.log import setup_logging
 from desktop.secrets import SecretStore, SecretsUnavailable
+from desktop.simulate.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
     from desktop.auth.signin import SignInManager
@@ -72,8 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="pusher: v1 events through the Pusher HTTP API (default); log-stream: Auth0 "
                                "tenant-log deliveries POSTed to a login-feed server")
     simulate.add_argument("--url", help="with --source log-stream: the server's /auth0/log-stream URL")
-    simulate.add_argument("--scenario", choices=("normal", "credential-stuffing"), default="normal",
-                          help="with --source log-stream: the traffic to imitate (default normal)")
+    simulate.add_argument("--scenario", choices=SCENARIOS, default="normal",
+                          help="with --source log-stream: one attack in the normal traffic (default: none)")
+    simulate.add_argument("--time-step", type=float, metavar="S",
+                          help="with --source log-stream: date the records S seconds apart from now, not by the "
+                               "clock (e.g. 0.5 with --rate 0: ten minutes of traffic in a second)")
     return parser
 
 

@@ -1,11 +1,15 @@
 """``login-feed simulate --source log-stream``: POST realistic Auth0 log-stream deliveries to a server.
 
 The pure part (:class:`LogStreamRecords`, :class:`Deliveries`) makes tenant-log records with a believable mix
-(mostly ``s``; some ``ss``, ``fp``, ``fu``, ``f``; a few ``limit_wc``, ``limit_mu``, ``pwd_leak``,
-``gd_auth_failed``, ``scp``, ``scpr``, ``slo``) for the sample people of :mod:`desktop.simulate.people`, and packs them
-the way Auth0 delivers: the three body formats, records out of order within and across deliveries, and now and
-then a record sent again (at least once). ``--scenario credential-stuffing`` adds a surge of ``fu``/``fp`` from a
-few addresses, with the blocks Auth0 answers them with. The driver sends each delivery with the stream token
+(mostly ``s``; some ``ss``, ``fp``, ``fu``, ``f``; a few ``gd_auth_failed``, ``scp``, ``scpr``, ``slo``) for the
+sample people of :mod:`desktop.simulate.people`, and packs them the way Auth0 delivers: the three body formats,
+records out of order within and across deliveries, and now and then a record sent again (at least once). The
+normal mix has no blocks (``limit_wc``, ``limit_mu``) and no breached passwords (``pwd_leak``): each of those
+raises an alert (issue 15), so they come with the attacks that cause them. ``--scenario`` mixes one attack of
+:mod:`desktop.simulate.scenarios` into this background, from the ``attack_after``-th record on (a third of
+``--count``). ``--time-step S`` dates the records S seconds apart from now instead of by the wall clock: ten
+minutes of a tenant's traffic in a second, for the alert tests (the detector goes by the events' time).
+The driver sends each delivery with the stream token
 (``LOGIN_FEED_LOG_STREAM_TOKEN`` or the keyring) and, like Auth0, sends it again after anything but a 200;
 SIGINT or SIGTERM ends it after the delivery in hand (and what was held back), with the totals.
 """
@@ -28,6 +32,7 @@ from desktop.config_schema import Config
 from desktop.secrets import SecretStore
 from desktop.simulate.pacing import TokenBucket
 from desktop.simulate.people import SampleEvents, iso_utc_ms
+from desktop.simulate.scenarios import Scenario
 from desktop.util.http import HttpClient, HttpError
 from desktop.util.signals import stop_signals
 
@@ -35,7 +40,7 @@ __all__ = ["DEFAULT_URL", "Deliveries", "Delivery", "LogStreamRecords", "main"]
 
 DEFAULT_URL = "http://127.0.0.1:8765/auth0/log-stream"
 _MIX = (("s", 62), ("ss", 7), ("fp", 9), ("fu", 4), ("f", 2), ("slo", 5), ("scpr", 2), ("scp", 2),
-        ("gd_auth_failed", 3), ("pwd_leak", 1), ("limit_wc", 1), ("limit_mu", 0.5), ("fs", 1), ("w", 0.5))
+        ("gd_auth_failed", 3), ("fs", 1), ("w", 0.5))
 _DESCRIPTIONS = {"fp": "Wrong email or password.", "fu": "Wrong email or password.",
                  "f": "Callback URL mismatch. https://app.example/callback is not in the list of allowed callback URLs",
                  "fs": "The user already exists.", "limit_wc": "Too many failed login attempts for this account.",
@@ -48,48 +53,46 @@ _AGENTS = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (
            "Version/17.1 Mobile/15E148 Safari/604.1",
            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
            "Chrome 120.0.0 / Mac OS X 10.15.7")
-_ATTACK_IPS = ("198.51.100.66", "203.0.113.99", "192.0.2.201")  # documentation ranges (RFC 5737)
-_ATTACK_AGENT = "python-requests/2.31.0"
 
 
 class LogStreamRecords:
     """An endless, deterministic (per ``seed``) stream of ``{"log_id", "data"}`` records."""
 
-    def __init__(self, seed: int | str | None = None, *, scenario: str = "normal",
-                 clock: Any = time.time) -> None:
+    def __init__(self, seed: int | str | None = None, *, scenario: str = "normal", clock: Any = time.time,
+                 attack_after: int = 100, time_step: float | None = None) -> None:
         self._rng = random.Random(seed)  # noqa: S311 - sample data, not security
         self._people = SampleEvents(seed, clock=clock)
         self._clock = clock
-        self._scenario = scenario
-        self._sequence = 0
-        self._attempts: dict[str, int] = {}
+        self._start = clock()
+        self._time_step = time_step
+        self._sequence = 0  # records handed out
+        self._made = 0  # records made (an attack makes one ahead): the unique tail of each log_id
+        self._attack_after = attack_after
+        self.scenario = None if scenario == "normal" else Scenario(
+            scenario, seed, self._record, (person for _, person in self._people))
+        self._attack = self.scenario.records() if self.scenario is not None else None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return self
 
     def __next__(self) -> dict[str, Any]:
         self._sequence += 1
+        if self._attack is not None and self._sequence > self._attack_after and self._rng.random() < 0.5:
+            attack = next(self._attack, None)
+            if attack is None:
+                self._attack = None
+            elif attack:  # {}: the attack waits, the background goes on
+                return attack
         _, person = next(self._people)
-        if self._scenario == "credential-stuffing" and self._rng.random() < 0.8:
-            return self._attack(person)
         code = self._rng.choices([c for c, _ in _MIX], weights=[w for _, w in _MIX])[0]
         if person["type"] == "signup":
             code = "ss"
         return self._record(code, person, person["ip"], self._rng.choice(_AGENTS))
 
-    def _attack(self, person: dict[str, Any]) -> dict[str, Any]:
-        ip = self._rng.choice(_ATTACK_IPS)
-        count = self._attempts[ip] = self._attempts.get(ip, 0) + 1
-        if count % 100 == 0:
-            return self._record("limit_mu", person, ip, _ATTACK_AGENT)
-        if self._rng.random() < 0.6:  # a leaked list: mostly people who have no account here
-            person = {**person, "user_id": "", "email": f"user{self._rng.randrange(10**6)}@breach.example"}
-            return self._record("fu", person, ip, _ATTACK_AGENT)
-        return self._record("pwd_leak" if self._rng.random() < 0.05 else "fp", person, ip, _ATTACK_AGENT)
-
     def _record(self, code: str, person: dict[str, Any], ip: str, agent: str) -> dict[str, Any]:
-        now = self._clock()
-        log_id = f"900{int(now * 1000):017d}{self._sequence:036d}"
+        now = self._clock() if self._time_step is None else self._start + self._sequence * self._time_step
+        self._made += 1
+        log_id = f"900{int(now * 1000):017d}{self._made:036d}"
         data: dict[str, Any] = {
             "date": iso_utc_ms(now), "type": code, "description": _DESCRIPTIONS.get(code, ""),
             "connection": person["connection"], "client_id": "aI61p8I8aFjmYRliLWgvM9ev97kCCNDB",
@@ -211,7 +214,12 @@ def main(config: Config, args: argparse.Namespace, *, stderr: TextIO | None = No
         print(f"login-feed: simulate --source log-stream needs the stream token: set {LOG_STREAM_TOKEN_ENV} "
               "or store it in the keyring", file=err)
         return 2
-    records = LogStreamRecords(getattr(args, "seed", None), scenario=scenario)
+    time_step = getattr(args, "time_step", None)
+    if time_step is not None and not 0 < time_step <= 3600:
+        print("login-feed: --time-step must be more than 0 and at most 3600 seconds", file=err)
+        return 2
+    records = LogStreamRecords(getattr(args, "seed", None), scenario=scenario, time_step=time_step,
+                               attack_after=count // 3 if count else 100)
     deliveries = Deliveries(getattr(args, "seed", None))
     batch_size = max(1, min(100, int(rate // 5))) if rate > 0 else 100
     bucket = TokenBucket(rate, max(batch_size, 1)) if rate > 0 else None
@@ -240,4 +248,9 @@ def main(config: Config, args: argparse.Namespace, *, stderr: TextIO | None = No
     print(f"simulate: done: {made} records in {elapsed:.2f} s ({made / elapsed if elapsed else 0:.0f}/s): "
           f"{totals.stored} stored, {totals.duplicates} duplicates, {totals.rejected} rejected, "
           f"{totals.retries} retries, {totals.failed} failed", file=err, flush=True)
+    attack = records.scenario
+    if attack is not None:
+        expected = ", ".join(f"{rule} ({subject})" for rule, subject in attack.expected) or "nothing yet"
+        print(f"simulate: {attack.name} {'complete' if attack.finished else 'cut short (raise --count)'}; "
+              f"the alerts it should raise: {expected}", file=err, flush=True)
     return 1 if totals.failed else 0

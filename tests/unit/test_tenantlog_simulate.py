@@ -9,13 +9,14 @@ from desktop.simulate.logstream import Deliveries, LogStreamRecords
 from desktop.tenantlog.body import parse_body
 
 
-def test_the_mix_is_mostly_logins_with_failures_blocks_and_mfa() -> None:
+def test_the_mix_is_mostly_logins_with_failures_and_mfa_but_no_blocks_or_breached_passwords() -> None:
     records = LogStreamRecords(7, clock=lambda: 1_764_900_000.0)
     codes = Counter(next(records)["data"]["type"] for _ in range(3000))
     assert codes.most_common(1)[0][0] == "s"
-    for code in ("ss", "fp", "fu", "f", "slo", "scpr", "scp", "gd_auth_failed", "pwd_leak", "limit_wc"):
+    for code in ("ss", "fp", "fu", "f", "slo", "scpr", "scp", "gd_auth_failed"):
         assert codes[code] > 0, code
     assert codes["fp"] + codes["fu"] < codes["s"]
+    assert not {"limit_wc", "limit_mu", "pwd_leak"} & set(codes)  # each raises an alert: only in attacks
 
 
 def test_records_look_like_auth0s_and_ids_are_unique() -> None:
@@ -60,10 +61,10 @@ def test_json_lines_deliveries_are_one_record_per_line() -> None:
 
 
 def test_credential_stuffing_is_a_surge_of_fu_and_fp_from_a_few_ips() -> None:
-    records = LogStreamRecords(5, scenario="credential-stuffing", clock=lambda: 1_764_900_000.0)
-    batch = [next(records)["data"] for _ in range(2000)]
+    records = LogStreamRecords(5, scenario="credential-stuffing", clock=lambda: 1_764_900_000.0, attack_after=0)
+    batch = [next(records)["data"] for _ in range(600)]
     failures = [d for d in batch if d["type"] in ("fu", "fp")]
-    assert len(failures) > len(batch) / 2
+    assert len(failures) > len(batch) / 3
     by_ip = Counter(d["ip"] for d in failures)
-    assert sum(n for _, n in by_ip.most_common(3)) > 0.9 * len(failures)  # from a few addresses
-    assert any(d["type"] == "limit_mu" for d in batch)
+    assert sum(n for _, n in by_ip.most_common(3)) > 0.8 * len(failures)  # from a few addresses
+    assert sum(d["type"] == "limit_mu" for d in batch) == 3  # each address throttled once
