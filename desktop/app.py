@@ -22,6 +22,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from desktop import resources
+from desktop.alerts.wiring import AlertsWiring
 from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
 from desktop.chat.wiring import attach_chat
 from desktop.config import load_config
@@ -69,6 +70,8 @@ class LoginFeedApp:
         self.chat = ChatPanel(config.chat)
         self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
         self.tray = self._make_tray()
+        self.alerts = AlertsWiring(self.window, self.feed, self.status, self.prefs, tray=self.tray,
+                                   beside=self.window.chat_dock)
         self.seen = SeenLogIds()  # tenant-log events listed, across connections: each is listed once
         self.connection = Connection(persist=self.history.submit, parent=self.window,  # freed with it, here
                                      dedupe=self.seen)
@@ -128,7 +131,7 @@ class LoginFeedApp:
         self.seen.add(ev.log_id for ev in rows)
         if cursor is not None and cursor.done() and cursor.exception() is None:  # done: it ran before the rows
             self.catch_up.set_start_cursor(cursor.result())
-        self.feed.add_events(rows)
+        self.feed.add_events(self.alerts.take(rows, notify=False))
         self.apply_config(self.config)
 
     def _history_failed(self, exc: BaseException) -> None:
@@ -216,6 +219,7 @@ class LoginFeedApp:
         self._disconnect()
         generation = self.connection.begin()
         self.status.new_connection()
+        self.alerts.set_person(profile.sub if profile is not None else local_identity()["id"])  # their acks
         self.connection.build(generation, build, config.feed.channel)
 
     def _attached(self, live: Live) -> None:
@@ -235,7 +239,9 @@ class LoginFeedApp:
 
     # -- events -----------------------------------------------------------------------------------------
     def _on_feed_events(self, rows: list) -> None:
-        listed = self.feed.add_events(rows)  # without the v1 logins folded into their v2 rows
+        # Alerts to their panel (an alert's updates only there); the feed lists without the v1 logins folded into
+        # their v2 rows.
+        listed = self.feed.add_events(self.alerts.take(rows))
         self.catch_up.note_live(rows)
         if self.tray is None:
             return

@@ -120,8 +120,8 @@ class MainWindow(QMainWindow):
                 file_menu.addSeparator()
             else:
                 file_menu.addAction(action)
-        view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.chat_action)
+        self.view_menu = self.menuBar().addMenu("&View")  # docks added by their wiring put their entry here too
+        self.view_menu.addAction(self.chat_action)
 
     def set_unread(self, count: int) -> None:
         """The chat's unread count, on the dock's title and its menu entry, while the chat is hidden."""

@@ -242,6 +242,10 @@ class SettingsDialog(QDialog):
         blocks.setChecked(self._prefs.value("notifications/blocks", True, type=bool))
         self.fields["app.notify_blocks"] = blocks
         form.addRow("", blocks)
+        alerts = QCheckBox("… and for each new alert (credential stuffing, brute force, impossible travel …)")
+        alerts.setChecked(self._prefs.value("notifications/alerts", True, type=bool))
+        self.fields["app.notify_alerts"] = alerts
+        form.addRow("", alerts)
         retention = QSpinBox()
         retention.setRange(1, 3650)
         retention.setSuffix(" days")
@@ -301,6 +305,7 @@ class SettingsDialog(QDialog):
         config = dataclasses.replace(config, path=path)
         self._prefs.setValue("notifications/signups", self.fields["app.notify"].isChecked())  # type: ignore[attr-defined]
         self._prefs.setValue("notifications/blocks", self.fields["app.notify_blocks"].isChecked())  # type: ignore[attr-defined]
+        self._prefs.setValue("notifications/alerts", self.fields["app.notify_alerts"].isChecked())  # type: ignore[attr-defined]
         self._prefs.setValue("history/retention_days", self.fields["app.retention"].value())  # type: ignore[attr-defined]
         secret = self.fields["secret.pusher"].text()  # type: ignore[attr-defined]
         if secret or master:
