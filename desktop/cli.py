@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--time-step", type=float, metavar="S",
                           help="with --source log-stream: date the records S seconds apart from now, not by the "
                                "clock (e.g. 0.5 with --rate 0: ten minutes of traffic in a second)")
+    simulate.add_argument("--start", type=_moment, metavar="ISO",
+                          help="with --time-step: the first record's date and time (default: now)")
     return parser
 
 
@@ -154,6 +156,15 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date such as 2026-08-01: {text[:40]!r}") from None
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date and time; without a zone, UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date and time such as 2026-11-21T05:00:00Z: {text[:40]!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _authserver(args: argparse.Namespace, config: Config) -> int:

@@ -7,7 +7,7 @@ records out of order within and across deliveries, and now and then a record sen
 normal mix has no blocks (``limit_wc``, ``limit_mu``) and no breached passwords (``pwd_leak``): each of those
 raises an alert (issue 15), so they come with the attacks that cause them. ``--scenario`` mixes one attack of
 :mod:`desktop.simulate.scenarios` into this background, from the ``attack_after``-th record on (a third of
-``--count``). ``--time-step S`` dates the records S seconds apart from now instead of by the wall clock: ten
+``--count``). ``--time-step S`` dates the records S seconds apart from now (or ``--start``), not by the clock: ten
 minutes of a tenant's traffic in a second, for the alert tests (the detector goes by the events' time).
 The driver sends each delivery with the stream token
 (``LOGIN_FEED_LOG_STREAM_TOKEN`` or the keyring) and, like Auth0, sends it again after anything but a 200;
@@ -59,11 +59,11 @@ class LogStreamRecords:
     """An endless, deterministic (per ``seed``) stream of ``{"log_id", "data"}`` records."""
 
     def __init__(self, seed: int | str | None = None, *, scenario: str = "normal", clock: Any = time.time,
-                 attack_after: int = 100, time_step: float | None = None) -> None:
+                 attack_after: int = 100, time_step: float | None = None, start: float | None = None) -> None:
         self._rng = random.Random(seed)  # noqa: S311 - sample data, not security
         self._people = SampleEvents(seed, clock=clock)
         self._clock = clock
-        self._start = clock()
+        self._start = clock() if start is None else start
         self._time_step = time_step
         self._sequence = 0  # records handed out
         self._made = 0  # records made (an attack makes one ahead): the unique tail of each log_id
@@ -218,8 +218,10 @@ def main(config: Config, args: argparse.Namespace, *, stderr: TextIO | None = No
     if time_step is not None and not 0 < time_step <= 3600:
         print("login-feed: --time-step must be more than 0 and at most 3600 seconds", file=err)
         return 2
+    start = getattr(args, "start", None)
     records = LogStreamRecords(getattr(args, "seed", None), scenario=scenario, time_step=time_step,
-                               attack_after=count // 3 if count else 100)
+                               attack_after=count // 3 if count else 100,
+                               start=start.timestamp() if start is not None else None)
     deliveries = Deliveries(getattr(args, "seed", None))
     batch_size = max(1, min(100, int(rate // 5))) if rate > 0 else 100
     bucket = TokenBucket(rate, max(batch_size, 1)) if rate > 0 else None
