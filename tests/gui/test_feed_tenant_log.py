@@ -126,3 +126,24 @@ def test_accessible_names_on_the_feed_filters_detail_pane_and_chat(qtbot) -> Non
     assert named == {"Feed", "Search the feed", "Filter by kind", "Filter by outcome", "Filter by country",
                      "Event details", "Chat message"}
     assert panel.failures_button.text() == "Failures &only"  # Alt+O: one key away
+
+
+def test_the_pipe_lists_and_stores_an_event_caught_up_and_received_live_once(qtbot) -> None:
+    from desktop.feed.catchup import SeenLogIds
+    from desktop.feed.pipe import FeedPipe
+    from desktop.pusher.types import ChannelEvent
+
+    stored: list[FeedEvent] = []
+    delivered: list[FeedEvent] = []
+    seen = SeenLogIds()
+    pipe = FeedPipe(CHANNEL, persist=stored.extend, dedupe=seen)
+    pipe.feed_events.connect(delivered.extend)
+    live = [v2_payload("fp", n) for n in (3, 4)]
+    pipe.on_batch([ChannelEvent(CHANNEL, "log-event", payload, None, NOW) for payload in live])
+    pipe.on_batch([ChannelEvent(CHANNEL, "user-loggedIn", {"v": 1, "type": "login", "user_id": "u"}, None, NOW)])
+    assert pipe.on_caught_up([v2_payload("fp", n) for n in (1, 2, 3, 4, 4)]) == 2  # 3 and 4 came live; 4 twice
+    qtbot.waitUntil(lambda: len(delivered) == 5)
+    assert sorted(ev.log_id or "v1" for ev in delivered) == ["log-1", "log-2", "log-3", "log-4", "v1"]
+    assert [ev.log_id for ev in stored] == [ev.log_id for ev in delivered]  # stored first, the same rows
+    pipe.close()
+    assert pipe.on_caught_up([v2_payload("fp", 9)]) == 0  # closed: the next connection catches up instead
