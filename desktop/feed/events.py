@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -66,6 +66,28 @@ class FeedEvent:
     label: str | None = None
     code: str | None = None
     device: str | None = None
+
+
+def _slot_setting_init(cls: type) -> None:
+    """Give a frozen, slotted, keyword-only dataclass an ``__init__`` that fills the slots directly.
+
+    The generated one calls ``object.__setattr__`` (a global lookup, an attribute lookup and a call) for each
+    of FeedEvent's 27 fields: ~3 us per event, a fifth of ``tail``'s CPU per event. This one calls each slot's
+    own setter, bound once: same keyword arguments and defaults, still frozen afterwards (tested).
+    """
+    names = [f.name for f in fields(cls)]
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    scope: dict[str, object] = {f"_default_{n}": v for n, v in defaults.items()}
+    scope.update({f"_set_{n}": getattr(cls, n).__set__ for n in names})
+    params = ", ".join(f"{n}=_default_{n}" if n in defaults else n for n in names)
+    body = "".join(f"\n    _set_{n}(self, {n})" for n in names)
+    exec(f"def __init__(self, *, {params}) -> None:{body}", scope)  # noqa: S102 - our field names only
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[misc]
+
+
+_slot_setting_init(FeedEvent)
 
 
 def format_utc(epoch_seconds: float) -> str:

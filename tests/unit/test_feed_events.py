@@ -471,3 +471,23 @@ def test_v2_normalise_never_raises(data: object, received_at: float) -> None:
     assert (ev.type == "unrecognised") == (ev.log_id is None)
     assert len(to_text_line(ev).splitlines()) == 1
     json.dumps(to_json_dict(ev))
+
+
+def test_feed_event_construction_keeps_the_dataclass_contract() -> None:
+    """FeedEvent's faster __init__ takes the same keywords and defaults and leaves the event frozen."""
+    import dataclasses
+
+    ev = FeedEvent(event="user-loggedIn", channel="auth0", type="login", received_at="r", data={"a": 1},
+                   email="a@b.c")
+    assert ev == FeedEvent(event="user-loggedIn", channel="auth0", type="login", received_at="r", data={"a": 1},
+                           email="a@b.c")
+    assert all(getattr(ev, f.name) is None for f in dataclasses.fields(FeedEvent)
+               if f.name not in {"event", "channel", "type", "received_at", "data", "email"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ev.email = "x@y.z"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        FeedEvent(event="e", channel="c", type="login", received_at="r")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        FeedEvent(event="e", channel="c", type="login", received_at="r", data=None, nope=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        FeedEvent("e", "c", "login", received_at="r", data=None)  # type: ignore[misc]
