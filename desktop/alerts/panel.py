@@ -142,12 +142,17 @@ class AlertsPanel(QWidget):
             self.detail.hide()
             return
         lines = [record.title, record.reason, figures(record)]
-        if record.users:
-            lines.append("Accounts: " + ", ".join(record.users[:10]))
+        if len(record.users) > 1:
+            lines.append("Accounts: " + _some(record.users))
         if len(record.ips) > 3:
-            lines.append("IPs: " + ", ".join(record.ips[:10]))
+            lines.append("IPs: " + _some(record.ips))
         self.detail.setText("\n".join(line for line in lines if line))
         self.detail.show()
+
+
+def _some(items: tuple[str, ...], shown: int = 4) -> str:
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 class AlertsCountButton(QPushButton):

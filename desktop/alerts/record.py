@@ -76,6 +76,17 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(text for item in value[:MAX_LISTED] if (text := _text(item)))
 
 
+def _who(data: Mapping[str, Any], ips: tuple[str, ...]) -> str:
+    """The account; else the subject (an IP); for a tenant-wide alert its IPs (``3 IPs``)."""
+    account = next((t for key in ("email", "user_name", "user_id") if (t := _text(data.get(key)))), "")
+    subject = _text(data.get("subject"))
+    if account or (subject and subject not in ("tenant", "*")):
+        return account or subject
+    if ips:
+        return ips[0] if len(ips) == 1 else f"{len(ips)} IPs"
+    return "many accounts" if subject == "*" else "the whole tenant"
+
+
 def alert_record(data: object) -> AlertRecord | None:
     """The record of an alert event's payload, or None when it is not one (no ``log_id``, another kind)."""
     if not isinstance(data, Mapping) or data.get("kind") != "alert":
@@ -84,7 +95,7 @@ def alert_record(data: object) -> AlertRecord | None:
     if not log_id:
         return None
     severity = _text(data.get("severity")).casefold()
-    who = next((t for key in ("email", "user_name", "user_id", "subject") if (t := _text(data.get(key)))), "")
+    ips = _strings(data.get("ips"))
     first = _epoch(data.get("at"))
     last = _epoch(data.get("last_at"))
     first = first if first is not None else (last or 0.0)
@@ -95,9 +106,9 @@ def alert_record(data: object) -> AlertRecord | None:
         label=_text(data.get("label")) or "Alert",
         severity=severity if severity in SEVERITIES else "low",
         reason=_text(data.get("reason") or data.get("explanation"), MAX_REASON),
-        who="any account" if who == "*" else who,
+        who=_who(data, ips),
         users=_strings(data.get("users")),
-        ips=_strings(data.get("ips")),
+        ips=ips,
         count=_number(data.get("count")),
         updates=_number(data.get("updates")),
         first_at=first,
