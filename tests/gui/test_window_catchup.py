@@ -17,7 +17,7 @@ from support.auth0_log_samples import as_array, record
 from support.cable import Cable
 from support.logstream_server import LogStreamServer
 from support.oidc_provider import OidcProvider
-from support.signin_helpers import LoginRun, MemoryKeyring, closing_manager
+from support.signin_helpers import MemoryKeyring, sign_in_once
 from support.soketi import APP_ID, APP_KEY, Soketi
 from support.window_app import WAIT_MS, AppFactory
 
@@ -77,14 +77,6 @@ def remote_config(directory: Path, idp: OidcProvider, server: LogStreamServer, c
         chat=ChatConfig(send="endpoint", message_endpoint=f"{server.base}/message"),
     )
     return load_config(save_config(config, directory / "config.toml"), {})
-
-
-def sign_in_once(idp: OidcProvider, backend: MemoryKeyring) -> None:
-    """Signed in earlier (as ``login-feed login`` does): the refresh token waits in the keyring."""
-    with closing_manager(idp.issuer, idp.client_id, idp.audience, backend) as manager:
-        login = LoginRun(manager)
-        idp.approve(login.code().user_code, sub="auth0|support-sam")
-        login.result()
 
 
 def post(server: LogStreamServer, numbers: range, *, twice: bool = False) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from support.cable import Cable
 from support.oidc_provider import OidcProvider
-from support.signin_helpers import LoginRun, MemoryKeyring, closing_manager
+from support.signin_helpers import MemoryKeyring, sign_in_once
 from support.soketi import APP_SECRET, Soketi
 from support.window_app import (
     FEED_CHANNEL,
@@ -220,10 +220,7 @@ def test_offline_at_start_the_window_signs_in_by_itself_once_the_service_answers
     try:
         cable.target = provider.port
         cable.plug()
-        with closing_manager(provider.issuer, provider.client_id, provider.audience, memory_keyring) as manager:
-            login = LoginRun(manager)  # signed in earlier (as `login-feed login` does): the keyring has it
-            provider.approve(login.code().user_code, sub="auth0|demo-ada")
-            login.result()
+        sign_in_once(provider, memory_keyring, sub="auth0|demo-ada")  # earlier, as `login-feed login` does
         cable.unplug()  # and now the computer starts offline
 
         config = with_auth0(soketi_config(soketi, tmp_path), provider.issuer, provider.client_id, provider.audience)

@@ -17,7 +17,7 @@ from support.cable import Cable
 from support.cli_process import CliProcess, cli_environment
 from support.logstream_server import LogStreamServer
 from support.oidc_provider import OidcProvider
-from support.signin_helpers import LoginRun, closing_manager
+from support.signin_helpers import sign_in_once
 from support.soketi import APP_KEY, Soketi
 
 pytestmark = pytest.mark.integration
@@ -52,10 +52,7 @@ def signed_in_env(home: Path, idp: OidcProvider) -> dict[str, str]:
         (home / name).mkdir(parents=True)
     backend = PlaintextKeyring()
     backend.file_path = str(home / "data" / "python_keyring" / "keyring_pass.cfg")
-    with closing_manager(idp.issuer, idp.client_id, idp.audience, backend) as manager:
-        login = LoginRun(manager)
-        idp.approve(login.code().user_code, sub="auth0|support-sam")
-        login.result()
+    sign_in_once(idp, backend)
     return cli_environment({"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
                             "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
                             "HOME": str(home / "home")})

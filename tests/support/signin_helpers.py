@@ -190,3 +190,12 @@ class LoginRun:
         """Teardown: cancel and wait (never leaves a thread polling after the test)."""
         self.cancelled.set()
         self._thread.join(10)
+
+
+def sign_in_once(idp: Any, backend: KeyringBackend, sub: str = "auth0|support-sam") -> Session:
+    """Signed in earlier, as ``login-feed login`` does: the device flow against ``idp`` (an OpenID provider
+    with ``approve``), approved as ``sub``; the refresh token waits in ``backend``."""
+    with closing_manager(idp.issuer, idp.client_id, idp.audience, backend) as manager:
+        login = LoginRun(manager)
+        idp.approve(login.code().user_code, sub=sub)
+        return login.result()
