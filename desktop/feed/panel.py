@@ -15,18 +15,13 @@ from datetime import tzinfo
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QPalette, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QFileDialog,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
     QStyle,
     QVBoxLayout,
@@ -34,47 +29,22 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.feed.chart import MinuteChart
-from desktop.feed.delegate import badge_colors
+from desktop.feed.counters import FeedCounters, quiet
 from desktop.feed.detail import EventDetail
 from desktop.feed.events import FeedEvent
 from desktop.feed.filters import FeedFilterProxy
 from desktop.feed.focus import FocusBar
 from desktop.feed.fold import LoginFolder
-from desktop.feed.kinds import KIND_CHOICES, OUTCOME_CHOICES
 from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
 from desktop.feed.serialise import write_csv
 from desktop.feed.stats import FeedStats
+from desktop.feed.toolbar import FeedToolbar
 from desktop.feed.view import FeedView
 from desktop.ui.text import plain
 
 log = logging.getLogger("desktop.feed")
 
 MAX_COUNTRY_CHARS = 64  # longer "countries" are searchable but not offered in the combo
-_TYPE_CHOICES = KIND_CHOICES
-
-
-def _quiet(label: QLabel) -> QLabel:
-    """Secondary text: the palette's placeholder colour (follows light/dark palettes, stays readable)."""
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-    return label
-
-
-class _Swatch(QWidget):
-    """A small square in a badge's colour (follows the palette, like the badges)."""
-
-    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._kind = kind
-        side = max(8, self.fontMetrics().height() // 2 + 2)
-        self.setFixedSize(QSize(side, side))
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(badge_colors(self._kind, self.palette())[0])
-        painter.drawRoundedRect(self.rect(), 2, 2)
-        painter.end()
 
 
 class FeedPanel(QWidget):
@@ -119,10 +89,10 @@ class FeedPanel(QWidget):
         self.splitter.setSizes([720, 320])
         self.footer = plain(QLabel())
         self.footer.setObjectName("feedFooter")
-        _quiet(self.footer)
+        quiet(self.footer)
         self.export_status = plain(QLabel())
         self.export_status.setObjectName("feedExportStatus")
-        _quiet(self.export_status)
+        quiet(self.export_status)
         footer = QHBoxLayout()
         footer.addWidget(self.footer, 1)
         footer.addWidget(self.export_status)
@@ -146,65 +116,14 @@ class FeedPanel(QWidget):
 
     # -- building ---------------------------------------------------------------------------------------
     def _create_toolbar(self) -> None:
-        self.search = QLineEdit()
-        self.search.setObjectName("feedSearch")
-        self.search.setPlaceholderText("Search name, email, IP, reason, device, city… (Ctrl+F)")
-        self.search.setAccessibleName("Search the feed")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(220)
-        self._create_filters()
-        self.paused_label = plain(QLabel())
-        self.paused_label.setObjectName("feedPausedLabel")
-        self.paused_label.hide()
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("feedPauseButton")
-        self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Stop the list from moving; new events wait and nothing is lost")
-        self.export_button = QPushButton("Export CSV…")
-        self.export_button.setObjectName("feedExportButton")
-        self.export_button.setToolTip("Save the rows shown (with the current filters) as a CSV file")
-        # Two rows: search and the list's actions, then the filters (failures only first: one click away).
-        top = QHBoxLayout()
-        top.setSpacing(6)
-        top.addWidget(self.search, 3)
-        top.addStretch(1)
-        top.addWidget(self.paused_label)
-        top.addWidget(self.pause_button)
-        top.addWidget(self.export_button)
-        filters = QHBoxLayout()
-        filters.setSpacing(6)
-        for widget in (self.failures_button, self.type_combo, self.outcome_combo, self.country_combo):
-            filters.addWidget(widget)
-        filters.addStretch(1)
-        self.toolbar = QVBoxLayout()
-        self.toolbar.setSpacing(6)
-        self.toolbar.addLayout(top)
-        self.toolbar.addLayout(filters)
+        bar = FeedToolbar()
+        self.search, self.failures_button, self.type_combo = bar.search, bar.failures_button, bar.type_combo
+        self.outcome_combo, self.country_combo = bar.outcome_combo, bar.country_combo
+        self.paused_label, self.pause_button, self.export_button = bar.paused_label, bar.pause_button, bar.export_button
+        self.toolbar = bar.layout
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         self.find_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.find_shortcut.activated.connect(self.focus_search)
-
-    def _create_filters(self) -> None:
-        self.type_combo = QComboBox()
-        self.type_combo.setObjectName("feedTypeFilter")
-        self.type_combo.setAccessibleName("Filter by kind")
-        for label, kind in _TYPE_CHOICES:
-            self.type_combo.addItem(label, kind)
-        self.outcome_combo = QComboBox()
-        self.outcome_combo.setObjectName("feedOutcomeFilter")
-        self.outcome_combo.setAccessibleName("Filter by outcome")
-        for label, outcome in OUTCOME_CHOICES:
-            self.outcome_combo.addItem(label, outcome)
-        self.failures_button = QPushButton("Failures &only")
-        self.failures_button.setObjectName("feedFailuresOnly")
-        self.failures_button.setCheckable(True)
-        self.failures_button.setToolTip("Only failed logins, signups, blocks and other failures (Alt+O)")
-        self.country_combo = QComboBox()
-        self.country_combo.setObjectName("feedCountryFilter")
-        self.country_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.country_combo.setMinimumContentsLength(10)
-        self.country_combo.addItem("All countries", None)
-        self.country_combo.setAccessibleName("Filter by country")
 
     def _create_warning(self) -> None:
         self.warning = QFrame()
@@ -231,33 +150,8 @@ class FeedPanel(QWidget):
         self.bars.addWidget(self.focus_bar)
 
     def _create_counters(self) -> None:
-        self.counters = QFrame()
-        self.counters.setObjectName("feedCounters")
-        grid = QGridLayout(self.counters)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(2)
-        for column, title in ((2, "Last hour"), (3, "Today")):
-            header = plain(QLabel(title))
-            _quiet(header)
-            grid.addWidget(header, 0, column, Qt.AlignmentFlag.AlignRight)
-        self.counter_labels: dict[str, QLabel] = {}
-        rows = (("signup", "Sign ups"), ("login", "Log ins"), ("failure", "Failures"))
-        for row, (kind, title) in enumerate(rows, start=1):
-            grid.addWidget(_Swatch(kind), row, 0, Qt.AlignmentFlag.AlignVCenter)
-            grid.addWidget(plain(QLabel(title)), row, 1)
-            for column, span in ((2, "hour"), (3, "today")):
-                value = plain(QLabel("0"))
-                value.setObjectName(f"{kind}_{span}")
-                font = value.font()
-                font.setBold(True)
-                font.setPointSizeF(font.pointSizeF() * 1.25 if font.pointSizeF() > 0 else 12)
-                value.setFont(font)
-                value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                grid.addWidget(value, row, column)
-                self.counter_labels[f"{kind}_{span}"] = value
-        grid.setRowStretch(4, 1)
-        self.counters.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.counters = FeedCounters()
+        self.counter_labels = self.counters.labels
 
     def _connect_signals(self) -> None:
         self.search.textChanged.connect(self._apply_filters)
@@ -448,12 +342,7 @@ class FeedPanel(QWidget):
 
     @Slot()
     def _update_counters(self) -> None:
-        counts = self.stats.counts()
-        values = {"signup_hour": counts.signups_hour, "login_hour": counts.logins_hour,
-                  "failure_hour": counts.failures_hour, "failure_today": counts.failures_today,
-                  "signup_today": counts.signups_today, "login_today": counts.logins_today}
-        for key, value in values.items():
-            self.counter_labels[key].setText(f"{value:,}")
+        self.counters.show_counts(self.stats.counts())
 
     @Slot()
     def _update_footer(self, *args: object) -> None:
