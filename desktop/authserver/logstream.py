@@ -33,7 +33,7 @@ from desktop.config_checks import LOG_STREAM_TOKEN_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore, SecretsUnavailable
 from desktop.signing.pusher_http import PusherHttpApi
-from desktop.tenantlog.alerting import AlertFollower
+from desktop.tenantlog.alerting import AlertFollower, any_rule_on
 from desktop.tenantlog.body import BodyError, parse_body
 from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
@@ -57,6 +57,8 @@ MAX_STREAM_BODY_BYTES = 5 * 1024 * 1024
 STREAM_BODY_TIMEOUT = 60.0
 """Seconds Auth0 has to send a whole delivery (5 MB over a slow link)."""
 DEFAULT_LIMIT = 100
+PUBLISH_WORKERS = 2
+"""Pusher requests in flight while the outbox drains a backlog (one at a time caps near 2,000-3,000 events/s)."""
 _MAX_USER_ID_CHARS = 256
 Authenticate = Callable[[Request], Awaitable[Any]]
 
@@ -250,11 +252,14 @@ def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherHttpA
         locate = no_location
     publisher = None
     if trigger is not None:
-        publisher = Publisher(store, trigger.trigger_batch, config.feed.channel)
+        publisher = Publisher(store, trigger.trigger_batch, config.feed.channel, workers=PUBLISH_WORKERS)
     else:
         log.warning("[pusher] app_id is not set: tenant-log events are stored and served but not published")
     log.info("tenant log in %s (kept %d days), published to %s", where, config.authserver.retention_days,
              config.feed.channel if publisher else "nowhere")
     tenant_log = TenantLog(store, token, publisher, locate=locate)
-    tenant_log.alerts = AlertFollower(store, config.alerts, publisher.wake if publisher else lambda: None)
+    if any_rule_on(config.alerts):
+        tenant_log.alerts = AlertFollower(store, config.alerts, publisher.wake if publisher else lambda: None)
+    else:
+        log.info("[alerts]: every rule is off; no alerts are raised")
     return tenant_log

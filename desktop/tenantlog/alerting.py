@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from desktop.alerts import AlertDetector, AlertsConfig
 from desktop.tenantlog.publisher import backoff_delay
 from desktop.tenantlog.store import MAX_PAGE, EventStore
 
-__all__ = ["AlertFollower"]
+__all__ = ["AlertFollower", "any_rule_on"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,11 @@ class AlertFollower:
         while not self._stopping and (left := deadline - time.monotonic()) > 0:
             self._wake.wait(left)
             self._wake.clear()
+
+
+def any_rule_on(config: AlertsConfig) -> bool:
+    """Whether any rule's switch is on (all off: the server runs no detector at all)."""
+    return any(getattr(config, f.name) for f in fields(config) if isinstance(f.default, bool))
 
 
 def _epoch(value: Any) -> float | None:

@@ -39,7 +39,7 @@ PAIR = re.compile(r"(\w+) \(([^)]*)\)")
 
 @pytest.fixture
 def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
-    started = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL).start()
+    started = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL, alerts=True).start()
     yield started
     started.close()
 

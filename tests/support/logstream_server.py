@@ -23,6 +23,8 @@ from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
 
 STREAM_TOKEN = "Bearer log-stream-3f9c2a7e51d04b8c"
+ALERT_SWITCHES = ("credential_stuffing", "brute_force", "impossible_travel", "blocks", "breached_passwords",
+                  "signup_burst")
 TIMEOUT = 10.0
 SCOPE = "openid profile email offline_access"
 
@@ -50,9 +52,10 @@ class LogStreamServer:
     """One ``login-feed server`` process (restartable), its config file and data directory under ``tmp_path``."""
 
     def __init__(self, tmp_path: Path, idp: OidcProvider, soketi: Soketi, *, channel: str = "private-login-feed",
-                 master_key: bytes | None = None, database: str | None = None) -> None:
+                 master_key: bytes | None = None, database: str | None = None, alerts: bool = False) -> None:
         """``database``: a ``postgresql://`` URL (a replica of several on one store) or a SQLite file; by default
-        ``tenant-log.sqlite3`` in ``data_dir``."""
+        ``tenant-log.sqlite3`` in ``data_dir``. ``alerts``: the alert rules on (issue 15); off by default, so the
+        tests of the ingest find exactly the events they posted (25 wrong passwords are a brute force)."""
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.data_dir = tmp_path / "data"
         self.config = tmp_path / "config.toml"
@@ -61,7 +64,9 @@ class LogStreamServer:
             f'[auth0]\nissuer = "{idp.issuer}"\naudience = "{idp.audience}"\n\n'
             f'[pusher]\nkey = "{APP_KEY}"\nhost = "127.0.0.1"\nport = {soketi.port}\ntls = false\n'
             f'app_id = "{APP_ID}"\n\n[feed]\nchannel = "{channel}"\n'
-            + (f'\n[server]\ndatabase = "{database}"\n' if database else ""), encoding="utf-8")
+            + (f'\n[server]\ndatabase = "{database}"\n' if database else "")
+            + ("" if alerts else "\n[alerts]\n" + "".join(f"{rule} = false\n" for rule in ALERT_SWITCHES)),
+            encoding="utf-8")
         extra = {"LOGIN_FEED_PUSHER_SECRET": APP_SECRET, "LOGIN_FEED_LOG_STREAM_TOKEN": STREAM_TOKEN}
         if master_key is not None:
             extra["LOGIN_FEED_ENCRYPTION_MASTER_KEY"] = base64.b64encode(master_key).decode()
