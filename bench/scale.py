@@ -280,23 +280,26 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--ingest", default="sqlite:1,sqlite:2,postgresql:1,postgresql:2",
+                        help="the ingest configurations, BACKEND:REPLICAS comma-separated")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-stream", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp_name, stack() as (postgres, nodes, idp, redis):
         tmp = Path(tmp_name)
         if not args.skip_ingest:
-            for backend in ("sqlite", "postgresql"):
-                for count in (1, 2):
-                    label = f"{backend} x{count}"
-                    database = (postgres.create_database(f"bench_{backend}_{count}") if backend == "postgresql"
-                                else str(tmp / f"{backend}-{count}.sqlite3"))
-                    replicas = start_replicas(tmp / f"{backend}-{count}", count, database, nodes, idp)
-                    try:
-                        ingest(label, replicas, args)
-                    finally:
-                        for replica in replicas:
-                            replica.close()
+            for run, item in enumerate(args.ingest.split(",")):
+                backend, _, replicas_text = item.partition(":")
+                count = int(replicas_text or 1)
+                name = f"bench_{run}_{backend}_{count}"
+                database = (postgres.create_database(name) if backend == "postgresql"
+                            else str(tmp / f"{name}.sqlite3"))
+                replicas = start_replicas(tmp / name, count, database, nodes, idp)
+                try:
+                    ingest(f"{backend} x{count}", replicas, args)
+                finally:
+                    for replica in replicas:
+                        replica.close()
         if not args.skip_stream:
             stream(tmp, postgres, nodes, idp, redis, args)
     return 0

@@ -58,7 +58,8 @@ STREAM_BODY_TIMEOUT = 60.0
 """Seconds Auth0 has to send a whole delivery (5 MB over a slow link)."""
 DEFAULT_LIMIT = 100
 PUBLISH_WORKERS = 2
-"""Pusher requests in flight while the outbox drains a backlog (one at a time caps near 2,000-3,000 events/s)."""
+"""Pusher requests in flight while the outbox drains a backlog: 2 publish ~1.5x faster than 1 on the 2-core machine
+(bench/scale.py); more took CPU from the ingest there."""
 _MAX_USER_ID_CHARS = 256
 Authenticate = Callable[[Request], Awaitable[Any]]
 

@@ -4,7 +4,9 @@ One background thread. It runs after commits (the ingest calls :meth:`Publisher.
 so publishing can never block or fail the ingest), reads the oldest unpublished events from the store, sends them
 in Pusher batches of at most 10 (one Pusher event per log event) and flags them published. Each batch is claimed
 from the store (:meth:`~desktop.tenantlog.store.EventStore.claim`), so the publishers of several replicas on one
-PostgreSQL never send the same event, and one that dies mid-batch releases it to the others. At start it first
+PostgreSQL never send the same event, and one that dies mid-batch releases it to the others; the same claims let
+``workers`` batches be in flight at once while a backlog drains (the server uses 2: one request at a time caps a
+replica near 2,000-3,000 events/s on loopback). At start it first
 drains whatever a previous run left unpublished. When Pusher is down or refuses, it waits with exponential
 backoff (0.5 s doubling to 30 s) and tries the same events again: nothing is skipped or dropped. Pusher's only
 per-event refusal is the 10 KB size limit, which the normaliser's trimming keeps every event under, even
@@ -20,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -48,8 +51,15 @@ class Publisher:
 
     def __init__(self, store: EventStore, send_batch: SendBatch, channel: str, *, event: str = EVENT_NAME,
                  clock: Callable[[], float] = time.time, backoff: Callable[[int], float] = backoff_delay,
-                 idle_check: float = _IDLE_CHECK, prune_every: float = _PRUNE_EVERY) -> None:
+                 idle_check: float = _IDLE_CHECK, prune_every: float = _PRUNE_EVERY, workers: int = 1) -> None:
+        """``workers``: Pusher requests in flight at once while a backlog drains (each claims its own batch, so
+        none is sent twice); 1 keeps the channel in exact order of arrival."""
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.store = store
+        self._workers = workers
+        self._helpers = ThreadPoolExecutor(workers - 1, "tenant-log-publisher") if workers > 1 else None
+        self._count = threading.Lock()
         self.channel = channel
         self.event = event
         self._send = send_batch
@@ -80,19 +90,46 @@ class Publisher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._helpers is not None:
+            self._helpers.shutdown(wait=False, cancel_futures=True)
 
     def publish_pending(self) -> int:
         """Publish everything unpublished now; how many were sent. Raises :class:`TriggerError` on the first
-        refused batch (that batch and the later ones stay unpublished)."""
+        refused batch (that batch and the later ones stay unpublished). A backlog (a first batch that was full)
+        drains with ``workers`` requests in flight."""
+        if self._helpers is None:
+            return self._drain()
+        sent = self._drain(batches=1)
+        if sent < MAX_BATCH_EVENTS:
+            return sent
+        helpers = [self._helpers.submit(self._drain) for _ in range(self._workers - 1)]
+        errors: list[Exception] = []
+        try:
+            sent += self._drain()
+        except Exception as exc:
+            errors.append(exc)
+        for helper in helpers:  # all finish (on an empty outbox or their own failure) before this pass ends
+            try:
+                sent += helper.result()
+            except CancelledError:
+                pass
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return sent
+
+    def _drain(self, batches: int | None = None) -> int:
         sent = 0
-        while not self._stopping:
+        while not self._stopping and (batches is None or sent < batches * MAX_BATCH_EVENTS):
             with self.store.claim(MAX_BATCH_EVENTS) as events:  # flagged when the block ends without raising
                 if events:
                     self._send([(self.channel, self.event, _encode(e)) for e in events])
             if not events:
                 break
             sent += len(events)
-            self.published += len(events)
+            with self._count:
+                self.published += len(events)
         return sent
 
     def _run(self) -> None:

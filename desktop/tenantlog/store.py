@@ -151,6 +151,7 @@ class SqliteEventStore:
         self.path = Path(path)
         self.retention_days = retention_days
         self._lock = threading.Lock()
+        self._claimed: set[int] = set()  # cursors a publisher thread holds (claim)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
@@ -294,12 +295,21 @@ class SqliteEventStore:
 
     @contextlib.contextmanager
     def claim(self, limit: int) -> Iterator[list[dict[str, Any]]]:
-        """One process publishes from a SQLite file (its single publisher thread), so a claim is a read, and
-        the flags are set when the block ends normally."""
-        events = self.unpublished(limit)
-        yield events
-        if events:
-            self.mark_published([e["cursor"] for e in events])
+        """One process publishes from a SQLite file, so the claims are kept in memory: the publisher's threads
+        never hold the same event (two processes on one file would both publish it: not supported)."""
+        with self._lock:
+            rows = self._db.execute("SELECT cursor, body FROM events WHERE published = 0 ORDER BY cursor LIMIT ?",
+                                    (limit + len(self._claimed),)).fetchall()
+            rows = [row for row in rows if row[0] not in self._claimed][:limit]
+            self._claimed.update(row[0] for row in rows)
+        try:
+            events = [_event(row) for row in rows]
+            yield events
+            if events:
+                self.mark_published([e["cursor"] for e in events])
+        finally:
+            with self._lock:
+                self._claimed.difference_update(row[0] for row in rows)
 
     def check(self) -> None:
         try:

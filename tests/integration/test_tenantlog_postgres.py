@@ -166,13 +166,15 @@ def test_two_publishers_never_hold_the_same_event(replicas: Callable[[], Postgre
             sent.extend(data for _, _, data in batch)
 
     first.add([ev(f"x{n:03d}") for n in range(300)], NOW)
-    publishers = [Publisher(store, send, "private-login-feed") for store in (first, second)]
+    publishers = [Publisher(store, send, "private-login-feed", workers=3) for store in (first, second)]
     threads = [threading.Thread(target=p.publish_pending) for p in publishers]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert len(sent) == len(set(sent)) == 305
+    for publisher in publishers:
+        publisher.stop()
+    assert len(sent) == len(set(sent)) == 305  # six threads of two replicas, each event once
     assert first.unpublished(10) == []
 
 

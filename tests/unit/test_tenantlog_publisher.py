@@ -112,3 +112,55 @@ def test_retention_runs_on_the_publisher_thread(store: SqliteEventStore) -> None
         wait_until(lambda: store.count() == 1)
     finally:
         publisher.stop()
+
+
+def test_several_workers_drain_a_backlog_with_requests_in_flight_and_none_twice(store: SqliteEventStore) -> None:
+    store.add([ev(n) for n in range(200)], NOW)
+    both_in_flight = threading.Event()
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+    received: list[str] = []
+
+    def send(batch: Any) -> None:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+            if state["now"] >= 2:
+                both_in_flight.set()
+        both_in_flight.wait(10)  # the first request waits for a second one to start: they overlap
+        with lock:
+            state["now"] -= 1
+            received.extend(json.loads(data)["log_id"] for _, _, data in batch)
+
+    publisher = Publisher(store, send, "private-login-feed", workers=4)
+    try:
+        assert publisher.publish_pending() == 200
+    finally:
+        publisher.stop()
+    assert state["most"] >= 2
+    assert len(received) == len(set(received)) == 200
+    assert store.unpublished(10) == []
+
+
+def test_a_refusal_during_a_parallel_drain_leaves_the_rest_for_later(store: SqliteEventStore) -> None:
+    store.add([ev(n) for n in range(100)], NOW)
+    pusher = Pusher(failures=0)
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def flaky(batch: Any) -> None:
+        with lock:
+            calls["n"] += 1
+            refuse = calls["n"] == 3
+        if refuse:
+            raise TriggerError("Pusher answered HTTP 500")
+        pusher(batch)
+
+    publisher = Publisher(store, flaky, "private-login-feed", workers=3)
+    try:
+        with pytest.raises(TriggerError):
+            publisher.publish_pending()
+        publisher.publish_pending()  # the refused batch goes out on the next pass
+    finally:
+        publisher.stop()
+    assert len(pusher.received) == len(set(pusher.received)) == 100
