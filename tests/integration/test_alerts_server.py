@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.auth0_log_samples import as_array, record
 from support.cli_process import CliProcess, cli_environment
 from support.logstream_server import STREAM_TOKEN, LogStreamServer
 from support.oidc_provider import OidcProvider
@@ -78,6 +79,21 @@ def alerts(lines: list[str]) -> dict[str, dict]:
     return latest
 
 
+def time_to_alert(server: LogStreamServer, tail: CliProcess, at: datetime) -> float:
+    """Seconds from posting the failure that completes a brute force to its alert line at ``tail``."""
+    def failure(n: int) -> dict:
+        when = (at + timedelta(seconds=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return record("fp", log_id=f"90020261121{n:045d}", date=when, user_name="victim@example.com", ip="192.0.2.9")
+
+    assert server.post(as_array([failure(n) for n in range(9)])).status_code == 200
+    before = len(tail.stdout_lines)
+    posted = time.monotonic()
+    assert server.post(as_array([failure(9)])).status_code == 200
+    wait_until(lambda: any(json.loads(line)["data"]["subject"] == "victim@example.com"
+                           for line in tail.stdout_lines[before:]), 30, message=tail.describe)
+    return time.monotonic() - posted
+
+
 def test_each_attack_raises_exactly_its_alerts_and_normal_traffic_none(server: LogStreamServer, soketi: Soketi,
                                                                       tmp_path: Path) -> None:
     began = time.monotonic()
@@ -98,6 +114,8 @@ def test_each_attack_raises_exactly_its_alerts_and_normal_traffic_none(server: L
             print(f"{scenario}: its alerts reached tail {time.monotonic() - posted:.2f} s after the last delivery")
         raised = alerts(jsonl.stdout_lines)
         assert sorted((a["rule"], a["subject"]) for a in raised.values()) == sorted(expected), raised
+        delay = time_to_alert(server, jsonl, START + timedelta(hours=len(RUNS)))
+        print(f"a brute force's tenth failure to its alert at tail: {delay:.3f} s")
         wait_until(lambda: {line.rsplit("  ", 1)[-1] for line in text.stdout_lines} >= set(raised), 30,
                    message=text.describe)
     for line in text.stdout_lines:
