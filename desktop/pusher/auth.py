@@ -15,6 +15,7 @@ from desktop.pusher.errors import PusherError
 from desktop.signing.names import ChannelKind, channel_kind
 from desktop.signing.signatures import channel_auth_response, encode_json_compact, user_auth_response
 from desktop.util.http import HttpClient, HttpError
+from desktop.util.text import clean_text
 
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -26,6 +27,10 @@ class AuthorizationError(PusherError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class BatchUnsupported(AuthorizationError):
+    """The endpoint did not answer a batched request in the batched format: ask one channel at a time."""
 
 
 class Authorizer(Protocol):
@@ -87,6 +92,8 @@ class HttpAuthorizer:
     #: The total deadline of one request (connect, send, the whole answer).
     timeout: float = 10.0
     blocking: bool = True
+    #: Whether the endpoint signs several channels in one request: None until asked, then True or False.
+    batching: bool | None = None
     http: HttpClient = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +101,27 @@ class HttpAuthorizer:
 
     def authorize_channel(self, socket_id: str, channel_name: str) -> dict[str, Any]:
         return self._post(self.endpoint, {"socket_id": socket_id, "channel_name": channel_name})
+
+    def authorize_channels(self, socket_id: str, channels: list[str]) -> dict[str, dict[str, Any] | AuthorizationError]:
+        """Several channels of one socket in one request, in pusher-js-auth's format (``channel_name[i]`` in,
+        ``{socket_id: {channel: {"status", "data" | "error"}}}`` out; ``login-feed server`` speaks it). Each
+        channel's answer, or its refusal. Raises :class:`BatchUnsupported` (and stops batching for good) when
+        the answer is not in that format, and :class:`AuthorizationError` when the whole request failed; the
+        caller then asks one channel at a time, which gives each channel its own precise answer."""
+        form = {"socket_id": socket_id, **{f"channel_name[{i}]": name for i, name in enumerate(channels)}}
+        try:
+            answer = self._post(self.endpoint, form)
+        except AuthorizationError as exc:
+            if self.batching is None:  # never answered a batch: e.g. a 400 from an endpoint that wants channel_name
+                self.batching = False
+                raise BatchUnsupported(f"no batched authorization here ({exc.message})", exc.status) from None
+            raise
+        mine = answer.get(socket_id)
+        if not isinstance(mine, Mapping):
+            self.batching = False
+            raise BatchUnsupported("the authorization endpoint's answer is not a batched one")
+        self.batching = True
+        return {name: _batched_item(name, mine.get(name)) for name in channels}
 
     def authenticate_user(self, socket_id: str) -> dict[str, Any]:
         if not self.user_endpoint:
@@ -132,3 +160,14 @@ class HttpAuthorizer:
         except HttpError as exc:
             raise AuthorizationError(exc.message, exc.status) from None
 
+
+
+def _batched_item(channel: str, item: object) -> dict[str, Any] | AuthorizationError:
+    """One channel's part of a batched answer: its auth object, or why it was refused."""
+    if isinstance(item, Mapping) and item.get("status") == 200 and isinstance(item.get("data"), Mapping):
+        return dict(item["data"])
+    status = item.get("status") if isinstance(item, Mapping) else None
+    error = item.get("error") if isinstance(item, Mapping) else None
+    reason = clean_text(error, 200) if isinstance(error, str) and error else "no answer for this channel"
+    return AuthorizationError(f"the authorization endpoint refused {clean_text(channel, 200)}: {reason}",
+                              status if isinstance(status, int) and not isinstance(status, bool) else None)

@@ -20,7 +20,8 @@ from typing import Any
 from desktop import __version__
 from desktop.pusher import core as c
 from desktop.pusher import protocol
-from desktop.pusher.auth import AuthorizationError, Authorizer
+from desktop.pusher.auth import Authorizer
+from desktop.pusher.auth_batch import answer_batch, ask_one, batchable
 from desktop.pusher.bindings import Bindings, ChannelHandle, EventCallback
 from desktop.pusher.channels import AuthFailure, Channel
 from desktop.pusher.core import ChannelEvent, Options, PusherCore, State, StateChanged
@@ -255,8 +256,12 @@ class PusherClient:
         core = self._core
         while core.effects:
             effects, core.effects = core.effects, []
+            batch = batchable(self.authorizer, effects)
             for effect in effects:
-                self._apply(effect)
+                if batch and effect is batch[0]:
+                    self._authorize_batch(batch)
+                elif not (batch and effect in batch):
+                    self._apply(effect)
         if core.delivered:
             events, core.delivered = core.delivered, []
             for callback in self._batch_callbacks:
@@ -289,22 +294,23 @@ class PusherClient:
                 for callback in list(self._state_callbacks):
                     self._safely(callback, change)
 
+    def _authorize_batch(self, asks: list[c.Authorize]) -> None:
+        """One request for ``asks`` (see :mod:`.auth_batch`), on a worker like single authorizations."""
+        authorizer, put = self.authorizer, self._queue.put
+
+        def run() -> None:
+            for reply in answer_batch(authorizer, asks):
+                put(reply)
+
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: we are closing
+            self._workers.submit(run)
+
     def _authorize(self, ask: Callable[[Authorizer], dict[str, Any]],
                    reply: Callable[[dict[str, Any] | AuthFailure], tuple[Any, ...]]) -> None:
         authorizer = self.authorizer
 
         def run() -> None:
-            if authorizer is None:
-                result: dict[str, Any] | AuthFailure = AuthFailure("no authorizer is configured")
-            else:
-                try:
-                    result = ask(authorizer)
-                except AuthorizationError as exc:
-                    result = AuthFailure(exc.message, exc.status)
-                except Exception as exc:  # an authorizer bug must fail the channel, not the engine
-                    log.exception("the authorizer failed")
-                    result = AuthFailure(f"authorization failed: {type(exc).__name__}")
-            self._queue.put(reply(result))
+            self._queue.put(reply(ask_one(authorizer, ask)))
 
         if authorizer is not None and authorizer.blocking:
             with contextlib.suppress(RuntimeError):  # the pool is shut down: we are closing
@@ -318,3 +324,4 @@ class PusherClient:
             callback(arg)
         except Exception:
             log.exception("a Pusher callback raised; the engine goes on")
+
