@@ -18,7 +18,7 @@ from typing import Any
 
 from desktop.auth.signin import SignInManager
 from desktop.config_schema import Config
-from desktop.feed.catchup import PAGE_LIMIT, CatchUpPager, SeenLogIds, events_url, newer_cursor
+from desktop.feed.catchup import PAGE_LIMIT, CatchUpPager, SeenLogIds, events_url, newer_cursor, seen_key
 from desktop.feed.catchup_io import Headers, auth_headers, fetch_missed, tenant_log_client
 from desktop.feed.events import LOG_EVENT_NAME
 from desktop.pusher.types import ChannelEvent
@@ -60,9 +60,10 @@ class TailCatchUp:
                 self._begin(put)
             log_id = _v2_id(event, "log_id")
             if log_id is not None:
-                if log_id in self._seen:
+                key = seen_key(log_id, event.data.get("kind"), event.data)  # type: ignore[union-attr]  # a v2 dict
+                if key in self._seen:  # an alert's update has its own key: printed once each
                     continue
-                self._seen.add([log_id])
+                self._seen.add([key])
                 with self._lock:
                     if self._in_sync:
                         self.cursor = newer_cursor(self.cursor, _v2_id(event, "cursor"))

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from desktop.config_schema import Config
 
 __all__ = ["MAX_CATCH_UP_EVENTS", "PAGE_LIMIT", "CatchUpPager", "PageError", "SeenLogIds", "events_url",
-           "newer_cursor"]
+           "newer_cursor", "seen_key"]
 
 PAGE_LIMIT = 1000
 """Events per page: the server's most."""
@@ -131,12 +131,14 @@ class CatchUpPager:
 
 
 def _dedupe_key(ev: Any) -> str | None:
+    return seen_key(getattr(ev, "log_id", None), getattr(ev, "kind", None), getattr(ev, "data", None))
+
+
+def seen_key(log_id: str | None, kind: object, data: object) -> str | None:
     """An event's ``log_id``; for an alert, which keeps its ``log_id`` while the server updates it (issue 15),
     the ``log_id`` and the ``updates`` counter: each update is new, a repeat of one is not."""
-    log_id = getattr(ev, "log_id", None)
-    if log_id is None or getattr(ev, "kind", None) != "alert":
+    if log_id is None or kind != "alert":
         return log_id
-    data = getattr(ev, "data", None)
     updates = data.get("updates") if isinstance(data, Mapping) else None
     return f"{log_id}\x1f{updates}" if isinstance(updates, int) and updates else log_id
 

@@ -11,6 +11,7 @@ from desktop.feed.alert_line import alert_line
 from desktop.feed.events import normalise
 from desktop.pusher.core import ChannelEvent
 from desktop.tail import _json_encoder, _text_encoder
+from desktop.tail_catchup import TailCatchUp
 
 
 def brute_force_alerts() -> list[dict]:
@@ -51,3 +52,12 @@ def test_a_hostile_alert_stays_one_line() -> None:
     hostile = {**new, "explanation": "line\nbreak\u202eevil", "severity": 7, "updates": "many", "count": None}
     line = alert_line(normalise("log-event", "private-login-feed", hostile, T0))
     assert "\n" not in line and "\u202e" not in line and "ALERT ALERT" in line and "; new]" in line
+
+
+def test_a_catching_up_tail_prints_each_update_of_an_alert_once() -> None:
+    """Remote mode's de-duplication by ``log_id`` must not swallow an alert's updates (same ``log_id``)."""
+    new, update = brute_force_alerts()
+    catch_up = TailCatchUp("http://127.0.0.1:9/events", "private-login-feed", {}, lambda _text: None)
+    events = [published(new), published(update), published(update), published(new)]
+    kept = catch_up.filter(events, lambda _batch: None)
+    assert [e.data["updates"] for e in kept] == [0, 1]
