@@ -9,6 +9,10 @@
 - ``GET /events?after=CURSOR&limit=N`` and ``GET /users/{user_id}/events?limit=N``: the stored events, behind the
   same bearer token, rate limit and permission checks as the other routes (the app passes its own check in).
 
+Alerts (issue 15): :class:`~desktop.tenantlog.alerting.AlertFollower` runs the detector over the store on its
+own thread (woken after each commit) and stores its alerts as events, which the publisher and ``/events`` carry
+like the others; ``[alerts]`` with every rule off runs no detector.
+
 The work (parsing, GeoIP and user-agent lookups, SQLite) runs in the thread pool, never on the event loop.
 """
 

@@ -2,7 +2,8 @@
 
 The interface (:class:`EventStore`) is what the routes and the publisher use, and all that a PostgreSQL store
 (for several server replicas) will have to provide: add a batch (duplicates by ``log_id`` stored once), page
-through events by cursor, one user's recent events, the publishing outbox, retention pruning.
+through events by cursor, one user's recent events, the publishing outbox, retention pruning, and the alerts
+(:meth:`EventStore.put_alerts`: one row per alert id, replaced by a version with more updates).
 
 **The cursor** is the store's own order of arrival, handed to clients as an opaque string. In SQLite it is the
 ``INTEGER PRIMARY KEY AUTOINCREMENT`` of the ``events`` table, and it never skips an event that committed late:
