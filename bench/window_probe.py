@@ -57,6 +57,7 @@ from desktop import app as desktop_app  # noqa: E402
 from desktop import resources  # noqa: E402
 from desktop.config import load_config  # noqa: E402
 from desktop.log import setup_logging  # noqa: E402
+from desktop.util.signals import install_stop_handler, keep_python_awake  # noqa: E402
 
 HISTOGRAM_MS = 2000  # 1 ms buckets 0..1999, then one overflow bucket
 
@@ -295,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config, os.environ)
 
     app = desktop_app.LoginFeedApp(qapp, config, data_dir)
-    desktop_app._install_signal_handlers(app)  # the app's own: SIGTERM closes the window, history flushed
+    # as run_window does: SIGTERM closes the window (history flushed), Python wakes up for signals
+    install_stop_handler(lambda _name: QTimer.singleShot(0, app.window.close))
+    keep_python_awake(app.window)
     probe = LoopProbe(args.interval_ms, args.stall_ms)
     timed = Timed(app.feed.add_events)
     app.feed.add_events = timed  # type: ignore[method-assign]
