@@ -109,14 +109,15 @@ def _venv_script(name: str) -> str:
     return found
 
 
-def build_specs(port: int, workdir: Path, channel: str = CHANNEL) -> dict[str, SubscriberSpec]:
+def build_specs(port: int, workdir: Path, channel: str = CHANNEL,
+                baseline: Path | None = None) -> dict[str, SubscriberSpec]:
     node = shutil.which("node")
     if node is None:
         raise HarnessError("`node` is not on PATH")
     config = write_config(workdir, port, APP_KEY)
     data_dir = workdir / "login-feed-data"
     data_dir.mkdir(exist_ok=True)
-    return {
+    specs = {
         "pusherjs": SubscriberSpec(
             name="pusherjs",
             label="pusher-js 8.6 (Node)",
@@ -145,6 +146,14 @@ def build_specs(port: int, workdir: Path, channel: str = CHANNEL) -> dict[str, S
             env={"LOGIN_FEED_PUSHER_SECRET": APP_SECRET, "QT_QPA_PLATFORM": "offscreen"},
         ),
     }
+    if baseline is not None:  # the same command on another revision's desktop/ (ahead on PYTHONPATH)
+        ours = specs["ours"]
+        specs["baseline"] = SubscriberSpec(
+            name="baseline", label="login-feed tail, baseline", command=ours.command,
+            subscribed_marker=ours.subscribed_marker, payload_of=_payload_ours,
+            env={**ours.env, "PYTHONPATH": str(baseline)}, note=str(baseline),
+        )
+    return specs
 
 
 class RunningSubscriber:
@@ -490,13 +499,13 @@ def _ratio(ours: float | None, peer: float | None) -> float | None:
     return ours / peer
 
 
-def ratios(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    ours = results.get("ours")
+def ratios(results: dict[str, dict[str, Any]], subject: str = "ours") -> dict[str, dict[str, float | None]]:
+    ours = results.get(subject)
     out: dict[str, dict[str, float | None]] = {}
     if ours is None:
         return out
     for name, peer in results.items():
-        if name == "ours":
+        if name == subject:
             continue
         out[name] = {
             "received": _ratio(ours["received"], peer["received"]),
@@ -542,15 +551,16 @@ def print_table(results: dict[str, dict[str, Any]], args: argparse.Namespace, pa
                 f"  {result['label']}: lost {result['lost']} ({result['loss_pattern']}), "
                 f"duplicates {result['duplicates']}, out of order {result['reordered']}"
             )
-    table = ratios(results)
-    if table:
-        print("\nours / peer (received: higher is better; CPU per event, p50, p99: lower is better)")
-        for name, values in table.items():
-            print(
-                f"  vs {results[name]['label']:<22} received x{_fmt(values['received'], 3)}   "
-                f"CPU/event x{_fmt(values['cpu_per_event'], 2)}   p50 x{_fmt(values['p50'], 2)}   "
-                f"p99 x{_fmt(values['p99'], 2)}"
-            )
+    for subject in ("ours", "baseline"):
+        table = ratios(results, subject)
+        if table:
+            print(f"\n{subject} / peer (received: higher is better; CPU per event, p50, p99: lower is better)")
+            for name, values in table.items():
+                print(
+                    f"  vs {results[name]['label']:<26} received x{_fmt(values['received'], 3)}   "
+                    f"CPU/event x{_fmt(values['cpu_per_event'], 2)}   p50 x{_fmt(values['p50'], 2)}   "
+                    f"p99 x{_fmt(values['p99'], 2)}"
+                )
 
 
 def versions() -> dict[str, str]:
@@ -602,6 +612,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="v1 payloads on private-login-feed, the legacy ~330-byte Auth0 profile on the public auth0 channel, "
         "or both, one after the other on the same soketi (default both)",
     )
+    parser.add_argument(
+        "--baseline", type=Path, metavar="DIR",
+        help="with `baseline` in --subscribers: `login-feed tail` again with DIR (the root of another revision, "
+        "e.g. from `git archive REV desktop | tar -x -C DIR`) ahead on PYTHONPATH, measured in the same run",
+    )
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     parser.add_argument("--raw", type=Path, metavar="DIR",
                         help="write one CSV per subscriber (seq, sent, received, latency) into DIR")
@@ -617,8 +632,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         os.sched_setaffinity(0, set(cpus[:-1]))  # soketi and the trigger inherit this mask
     args.workloads = ["v1", "legacy"] if args.workload == "both" else [args.workload]
     args.subscriber_names = [name.strip() for name in args.subscribers.split(",") if name.strip()]
-    known = {"pusherjs", "pysher", "ours"}
+    known = {"pusherjs", "pysher", "ours", "baseline"}
     unknown = [name for name in args.subscriber_names if name not in known]
+    if ("baseline" in args.subscriber_names) != (args.baseline is not None):
+        parser.error("--baseline DIR and the `baseline` subscriber go together")
     if unknown or not args.subscriber_names:
         parser.error(f"--subscribers: unknown {unknown}; choose from {sorted(known)}")
     if args.events <= 0 or args.rate <= 0 or args.batch <= 0 or args.batch > 10 or args.concurrency <= 0:
@@ -648,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
             for workload in args.workloads:
                 args.workload = workload
                 print(f"\n==== workload {workload} on {WORKLOADS[workload]}", flush=True)
-                specs = build_specs(server.port, Path(tmp), WORKLOADS[workload])
+                specs = build_specs(server.port, Path(tmp), WORKLOADS[workload], args.baseline)
                 results: dict[str, dict[str, Any]] = {}
                 by_workload[workload] = {"channel": WORKLOADS[workload], "results": results}
                 for name in args.subscriber_names:
@@ -666,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     for workload, entry in by_workload.items():
         results = entry["results"]
         entry["ratios"] = ratios(results)
+        if "baseline" in results:
+            entry["baseline_ratios"] = ratios(results, "baseline")
         if results:
             args.workload = workload
             payload_bytes = next(iter(results.values()))["trigger"].get("mean_payload_bytes")
