@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from support.auth0_log_samples import as_array, record
 from support.cli_process import CliProcess, cli_environment
-from support.logstream_server import STREAM_TOKEN, LogStreamServer
+from support.logstream_server import STREAM_TOKEN, LogStreamServer, access_token
 from support.oidc_provider import OidcProvider
 from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
@@ -95,6 +95,7 @@ def time_to_alert(server: LogStreamServer, tail: CliProcess, at: datetime) -> fl
 
 
 def test_each_attack_raises_exactly_its_alerts_and_normal_traffic_none(server: LogStreamServer, soketi: Soketi,
+                                                                      oidc_provider: OidcProvider,
                                                                       tmp_path: Path) -> None:
     began = time.monotonic()
     with tail(tmp_path, soketi, "jsonl") as jsonl, tail(tmp_path, soketi, "text") as text:
@@ -118,6 +119,11 @@ def test_each_attack_raises_exactly_its_alerts_and_normal_traffic_none(server: L
         print(f"a brute force's tenth failure to its alert at tail: {delay:.3f} s")
         wait_until(lambda: {line.rsplit("  ", 1)[-1] for line in text.stdout_lines} >= set(raised), 30,
                    message=text.describe)
+    served = server.get("/events?limit=1000", access_token(oidc_provider))["events"]  # the newest 1000
+    latest = {e["log_id"]: e for e in served if e["kind"] == "alert"}
+    assert len(set(latest) & set(raised)) >= 2  # the sentinel's, at least
+    assert all(latest[k]["updates"] >= raised[k]["updates"] for k in set(latest) & set(raised))  # never older
+    assert len(latest) == len([e for e in served if e["kind"] == "alert"])  # one row per alert, its latest version
     for line in text.stdout_lines:
         assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z  ALERT (HIGH|MEDIUM)  .+: .+  \[.+; (new|update \d+)\]  alert-",
                         line), line
