@@ -137,3 +137,21 @@ def insert_rows(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None
     """Insert ``rows`` (from :func:`to_row`) inside the caller's transaction."""
     for sql, parameters in insert_statements(rows):
         db.execute(sql, parameters)
+
+
+# Constant column names only. json_valid first: a hand-edited row must not make json_extract fail the batch.
+_UPDATE_ALERT = (f"UPDATE events SET {', '.join(f'{name} = ?' for name in INSERT_COLUMNS)} "  # noqa: S608
+                 "WHERE log_id = ? AND kind = 'alert' AND coalesce(CASE WHEN json_valid(data) THEN "
+                 "json_extract(data, '$.updates') END, -1) < ?")
+
+
+def update_alerts(db: sqlite3.Connection, events: Sequence[FeedEvent], rows: Sequence[tuple[Any, ...]]) -> None:
+    """An alert (issue 15) keeps its ``log_id`` while the server updates it; the insert above kept the first
+    version stored, so a later version (more ``updates``) replaces that row, in the caller's transaction: the
+    history, the window's restore and ``export`` hold each alert's latest news."""
+    for ev, row in zip(events, rows, strict=True):
+        if ev.kind != "alert" or ev.log_id is None or not isinstance(ev.data, dict):
+            continue
+        updates = ev.data.get("updates")
+        if isinstance(updates, int) and not isinstance(updates, bool) and updates > 0:
+            db.execute(_UPDATE_ALERT, (*row, ev.log_id, updates))

@@ -32,7 +32,7 @@ from typing import Any
 from desktop import APP_NAME
 from desktop.feed.events import FeedEvent, format_utc
 from desktop.history.migrate import V2_INDEXES, migrate_1_to_2
-from desktop.history.rows import SELECT, from_row, insert_rows, to_row
+from desktop.history.rows import SELECT, from_row, insert_rows, to_row, update_alerts
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +211,7 @@ class HistoryStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             insert_rows(db, rows)
+            update_alerts(db, events, rows)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
