@@ -67,7 +67,7 @@ class AlertsWiring(QObject):
         self.panel.model.open_count_changed.connect(self._retitle)
         self._last_told: AlertRecord | None = None
         if tray is not None:
-            tray.messageClicked.connect(self._notification_clicked)
+            tray.messageClicked.connect(self.open_last_notified)
 
     # -- in ---------------------------------------------------------------------------------------------
     def take(self, rows: Sequence[FeedEvent], *, notify: bool = True) -> list[FeedEvent]:
@@ -109,15 +109,20 @@ class AlertsWiring(QObject):
             tray.showMessage(html.escape(title), html.escape(body), QSystemTrayIcon.MessageIcon.Warning, 10_000)
             self._last_told = record  # what a click on the notification on screen opens
 
-    def _notification_clicked(self) -> None:
+    def open_last_notified(self) -> None:
         """One click from the notification to the events behind the alert (or to the panel, for a summary)."""
         self._window.showNormal()
         self._window.activateWindow()
+        self.show_last_notified()
+
+    def show_last_notified(self) -> None:
+        """The panel, with the alert last notified selected and its events in the feed."""
         self.show_panel()
-        record = self._last_told
-        if record is not None:
-            self.panel.select(record.log_id)
-            self.show_events(record)
+        told = self._last_told
+        row = None if told is None else self.panel.model.row_of(told.log_id)
+        if row is not None:  # as it is now: the attack may have gone on since the notification
+            self.panel.select(self.panel.model.record_at(row).log_id)
+            self.show_events(self.panel.model.record_at(row))
 
     def _retitle(self, count: int) -> None:
         self.dock.setWindowTitle(f"Alerts ({count} open)" if count else "Alerts")

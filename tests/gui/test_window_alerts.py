@@ -66,11 +66,16 @@ def test_alerts_reach_the_panel_the_feed_and_the_tray_once(qtbot, tmp_path: Path
     # One notification per new alert; the breached password's was told by the feed (the pwd_leak event) already.
     assert alert_notes(notes) == [("Alert: Brute force on one account: alice@example.com",
                                    html.escape(versions[0]["reason"]))]
+    assert not app.alerts.dock.isVisible()
+    app.alerts.open_last_notified()  # a click on the notification: the panel, and the events behind it
+    assert app.alerts.dock.isVisible()
+    assert {ev.log_id for ev in app.feed.proxy.visible_events()} == set(versions[2]["log_ids"])
+    app.feed.show_all()
     assert ("Breached password", html.escape(f"Breached password on login: {IMG}")) in notes
 
     button = app.alerts.count_button
     assert button.isVisible() and button.text() == "⚠ 2 alerts"
-    assert not app.alerts.dock.isVisible()
+    app.alerts.dock.hide()
     button.click()
     qtbot.waitUntil(app.alerts.dock.isVisible, timeout=WAIT_MS)
     view = app.alerts.panel.view
