@@ -62,6 +62,8 @@ STREAM_BODY_TIMEOUT = 60.0
 """Seconds Auth0 has to send a whole delivery (5 MB over a slow link)."""
 DEFAULT_LIMIT = 100
 PUBLISH_WORKERS = 2
+REPLICA_OUTBOX_CHECK = 2.0
+"""Seconds between outbox checks of a replica on PostgreSQL (an indexed, empty query when all is published)."""
 """Pusher requests in flight while the outbox drains a backlog: 2 publish ~1.5x faster than 1 on the 2-core machine
 (bench/scale.py); more took CPU from the ingest there."""
 _MAX_USER_ID_CHARS = 256
@@ -257,7 +259,12 @@ def build_tenant_log(config: Config, data_dir: Path | None, trigger: PusherHttpA
         locate = no_location
     publisher = None
     if trigger is not None:
-        publisher = Publisher(store, trigger.trigger_batch, config.feed.channel, workers=PUBLISH_WORKERS)
+        # on a shared PostgreSQL, another replica may have committed events it could not publish (it died, or its
+        # Pusher failed): look at the outbox every few seconds, not only after this replica's own commits
+        options: dict[str, Any] = {"workers": PUBLISH_WORKERS}
+        if is_postgres_url(database):
+            options["idle_check"] = REPLICA_OUTBOX_CHECK
+        publisher = Publisher(store, trigger.trigger_batch, config.feed.channel, **options)
     else:
         log.warning("[pusher] app_id is not set: tenant-log events are stored and served but not published")
     log.info("tenant log in %s (kept %d days), published to %s", where, config.authserver.retention_days,

@@ -143,3 +143,24 @@ def test_two_replicas_and_two_nodes_survive_kills_and_deliver_every_event(
         report.append(f"{name}: {len(live)} live ({repeats} repeated), {caught_up} caught up")
     print(f"\nscale test: {len(wanted)} events, {BATCHES} batches to 2 replicas, "
           f"{time.monotonic() - started:.1f} s; " + "; ".join(report))
+
+
+def test_events_a_dead_replica_committed_but_never_published_go_out_through_the_other(
+        replicas: list[LogStreamServer], soketi_cluster: list[Soketi], make_client: Any) -> None:
+    """Replica 1 cannot publish (its soketi node is down), acknowledges a delivery and dies: replica 2, which
+    received nothing, finds the events in the shared outbox and publishes them through its own node."""
+    node_a, node_b = soketi_cluster
+    first, second = replicas
+    client = make_client(node_b, authorizer=local_authorizer())
+    recorder = connect(client)
+    subscribe(client, recorder, FEED)
+    node_a.stop()
+    records = [record("fp") for _ in range(25)]
+    assert deliver(first, as_array(records)) == 25  # committed and acknowledged; replica 1's publishing fails
+    first.kill()
+    wanted = {r["log_id"] for r in records}
+    wait_until(lambda: set(live_log_ids(recorder)) >= wanted, 30,
+               message=lambda: f"{len(wanted - set(live_log_ids(recorder)))} of 25 never published\n"
+               + first.describe() + second.describe())
+    assert sorted(live_log_ids(recorder)) == sorted(wanted)  # each once
+    assert second.unpublished() == 0
