@@ -155,6 +155,9 @@ def any_rule_on(config: AlertsConfig) -> bool:
 
 
 def _epoch(value: Any) -> float | None:
+    """An event's ``at`` in epoch seconds (ISO text as the normaliser writes it, or a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value).timestamp()

@@ -122,3 +122,28 @@ def test_a_backfill_of_last_week_raises_nothing(open_store: OpenStore) -> None:
     follower.follow()
     store.add(brute_force(T0 - 7 * 86400), T0, published=True)
     assert follower.follow() == 0 and alerts_in(store) == []
+
+
+def test_a_restart_after_the_attack_began_outside_the_replay_takes_up_the_stored_alert(open_store: OpenStore) -> None:
+    """The replay (the last ``stuffing_baseline_seconds`` + lateness of arrivals) no longer holds the failures that
+    raised the alert: only :meth:`AlertDetector.resume` of the stored alert lets the attack update it."""
+    config = AlertsConfig(stuffing_baseline_seconds=600)  # replays 720 s
+    store = open_store()
+    now = [T0]
+    before = AlertFollower(store, config, clock=lambda: now[0])
+    store.add(brute_force(T0), T0)
+    before.follow()
+    for at in (T0 + 200, T0 + 400, T0 + 600, T0 + 800, T0 + 1000):  # the attack goes on, slowly
+        now[0] = at
+        store.add([event("fp", at, user="bob@example.com", ip="198.51.100.1")], at)
+        before.follow()
+    [stored] = alerts_in(store)
+    assert stored["updates"] == 2
+    now[0] = T0 + 1400
+    after = AlertFollower(open_store(), config, clock=lambda: now[0])  # the restarted server
+    after.replay()
+    assert after.detector.stats()["open_alerts"] == 1  # taken up from the store, not rebuilt by the replay
+    store.add([event("fp", T0 + 1300, user="bob@example.com", ip="198.51.100.1")], T0 + 1400)
+    after.follow()
+    [updated] = alerts_in(store)
+    assert (updated["log_id"], updated["updates"]) == (stored["log_id"], 3)
