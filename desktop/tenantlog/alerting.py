@@ -83,7 +83,7 @@ class AlertFollower:
         after = self.store.cursor_received_before(self._clock() - c.stuffing_baseline_seconds - c.lateness_seconds)
         replayed, newest, raised = 0, None, []
         stored: dict[str, Mapping[str, Any]] = {}
-        while True:
+        while not self._stopping:
             page = self.store.page(after, MAX_PAGE)
             for event in page.events:
                 if event.get("kind") == "alert":
@@ -124,6 +124,7 @@ class AlertFollower:
                 break
         if changed:
             self.stored += changed
+            log.info("alerts: %d stored (new or updated), %d since start", changed, self.stored)
             self._on_stored()
         return changed
 
