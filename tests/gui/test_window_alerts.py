@@ -93,4 +93,6 @@ def test_alerts_reach_the_panel_the_feed_and_the_tray_once(qtbot, tmp_path: Path
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=WAIT_MS)
     wait_connected(qtbot, again)
     assert model.open_count == 1  # the acknowledgement is kept
+    restored = model.record_at(model.row_of(versions[0]["log_id"]))  # as last told, not as first raised
+    assert (restored.updates, restored.count) == (2, 13)
     assert alert_notes(notes_again) == []
