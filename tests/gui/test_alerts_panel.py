@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QPalette
 from support.alert_events import breached, brute_force
 from support.alert_timelines import T0
+from support.contrast import contrast
 
+from desktop.alerts.delegate import severity_colors
 from desktop.alerts.model import AlertsModel
 from desktop.alerts.panel import AlertsCountButton, AlertsPanel
-from desktop.alerts.record import alert_record
+from desktop.alerts.record import SEVERITIES, alert_record
 from desktop.feed.events import FeedEvent, normalise
 
 CHANNEL = "private-login-feed"
@@ -122,3 +125,29 @@ def test_garbage_is_not_an_alert() -> None:
     assert record is not None
     assert (record.severity, record.log_ids, record.updates, record.last_at, record.reason) == (
         "low", ("1",), 0, 0.0, "x y")
+
+
+def test_severity_badges_read_on_light_and_dark_palettes_and_differ() -> None:
+    for base in ("#ffffff", "#1e1e1e"):
+        palette = QPalette()
+        palette.setColor(QPalette.ColorRole.Base, QColor(base))
+        fills = set()
+        for severity in SEVERITIES:
+            fill, ink = severity_colors(severity, palette)
+            assert contrast(fill, ink) >= 4.5, (base, severity)  # WCAG AA for the badge's small text
+            fills.add(fill.name())
+        assert len(fills) == len(SEVERITIES)
+
+
+def test_enter_on_an_alert_asks_for_its_events(qtbot, tmp_path: Path) -> None:
+    _, alerts = brute_force(failures=10)
+    panel = AlertsPanel(settings(tmp_path), clock=lambda: T0 + 600)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.add_events([feed_event(alerts[0])])
+    panel.view.setFocus()
+    panel.view.setCurrentIndex(panel.model.index(0))
+    with qtbot.waitSignal(panel.show_events) as signal:
+        qtbot.keyClick(panel.view, Qt.Key.Key_Return)
+    assert signal.args[0].log_id == alerts[0]["log_id"]
