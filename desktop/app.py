@@ -75,7 +75,7 @@ class LoginFeedApp:
         self.seen = SeenLogIds()  # tenant-log events listed, across connections: each is listed once
         self.connection = Connection(persist=self.history.submit, parent=self.window,  # freed with it, here
                                      dedupe=self.seen)
-        self.catch_up = CatchUpController(self.window)
+        self.catch_up = CatchUpController(self.window, prefs=self.prefs)
         self.signin: SignInManager | None = None
         self._connect_signals()
 

@@ -2,11 +2,14 @@
 log for what was missed, on a worker thread (``run_task``, the window's one task relay), and say what
 came of it in the status bar.
 
-The cursor: at start the newest one in the history (:meth:`~desktop.history.store.HistoryStore.newest_cursor`);
-then the ``next`` of the last page of each finished catch-up, and, while the feed is in sync (a catch-up finished
-and the connection has not dropped since), the newest cursor of the live events. Events received live while a
-catch-up runs are not trusted to be contiguous, so they never move the cursor; duplicates are dropped by
-``log_id`` in the pipe. A catch-up asked for while one runs starts again when it ends.
+The cursor: the ``next`` of the last page of each finished catch-up, and, while the feed is in sync (a catch-up
+finished and the connection has not dropped since), the newest cursor of the live events. It is kept in the
+window's preferences with the server's URL (``catch_up/cursor``, ``catch_up/url``), so the next start goes on from
+the last point up to which nothing was missed; without one (the first start, another server) from the newest
+cursor in the history (:meth:`~desktop.history.store.HistoryStore.newest_cursor`). The history's newest cursor alone
+would skip a gap when the window was closed during a catch-up while live events kept arriving. Events received
+live while a catch-up runs are not trusted to be contiguous, so they never move the cursor; duplicates are dropped
+by ``log_id`` in the pipe. A catch-up asked for while one runs starts again when it ends.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 
 from desktop.auth.signin import SignInManager
 from desktop.config_schema import Config
@@ -42,10 +45,12 @@ class CatchUpController(QObject):
     #: the sentence to show when a catch-up ended (how many events, or why it failed)
     finished = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, prefs: QSettings | None = None) -> None:
         super().__init__(parent)
         self.url: str | None = None
         self.cursor: str | None = None
+        self._prefs = prefs
+        self._history_cursor: str | None = None
         self._headers: Headers = dict
         self._renew: Callable[[], None] | None = None
         self._http = tenant_log_client()
@@ -56,8 +61,11 @@ class CatchUpController(QObject):
         """Catch-ups finished (successfully or not), for tests and the log."""
 
     def configure(self, url: str | None, headers: Headers = dict, renew: Callable[[], None] | None = None) -> None:
+        changed = url != self.url
         self.url, self._headers, self._renew = url, headers, renew
         self._in_sync = False
+        if changed:
+            self._load()
 
     def configure_for(self, config: Config, signin: SignInManager | None) -> None:
         """The server of ``config`` (remote mode), asked with the signed-in user's bearer token and the
@@ -78,8 +86,22 @@ class CatchUpController(QObject):
             self.connection_lost()
 
     def set_start_cursor(self, cursor: str | None) -> None:
-        """The newest cursor in the history, read at start."""
+        """The newest cursor in the history, read at start: where to begin when no cursor was kept."""
+        self._history_cursor = cursor
+        self._load()
+
+    def _load(self) -> None:
+        saved = None
+        if self._prefs is not None and self.url and self._prefs.value("catch_up/url") == self.url:
+            value = self._prefs.value("catch_up/cursor")
+            saved = value if isinstance(value, str) and value else None
+        self.cursor = saved if saved is not None else self._history_cursor
+
+    def _advance(self, cursor: str | None) -> None:
         self.cursor = newer_cursor(self.cursor, cursor)
+        if self._prefs is not None and self.url and self.cursor:
+            self._prefs.setValue("catch_up/url", self.url)
+            self._prefs.setValue("catch_up/cursor", self.cursor)
 
     def connection_lost(self) -> None:
         self._in_sync = False
@@ -88,9 +110,12 @@ class CatchUpController(QObject):
         """Rows the window listed; while in sync their cursors move the start of the next catch-up."""
         if not self._in_sync:
             return
+        newest = None
         for ev in rows:
             if ev.cursor is not None:
-                self.cursor = newer_cursor(self.cursor, ev.cursor)
+                newest = newer_cursor(newest, ev.cursor)
+        if newest is not None:
+            self._advance(newest)
 
     def start(self, live: object) -> None:
         """The feed of ``live`` (a :class:`desktop.connection.Live`) is subscribed: catch up."""
@@ -116,7 +141,7 @@ class CatchUpController(QObject):
                  lambda exc: self._failed(live, exc, counted[0]), name="catch-up", owner=self)
 
     def _done(self, live: object, pager: CatchUpPager, count: int) -> None:
-        self.cursor = newer_cursor(self.cursor, pager.cursor)
+        self._advance(pager.cursor)
         stale = live.pipe.closed  # type: ignore[attr-defined]
         log.info("catch-up: %d new of %d events in %d pages; cursor %s", count, pager.fetched, pager.pages,
                  self.cursor)

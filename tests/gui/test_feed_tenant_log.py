@@ -147,3 +147,29 @@ def test_the_pipe_lists_and_stores_an_event_caught_up_and_received_live_once(qtb
     assert [ev.log_id for ev in stored] == [ev.log_id for ev in delivered]  # stored first, the same rows
     pipe.close()
     assert pipe.on_caught_up([v2_payload("fp", 9)]) == 0  # closed: the next connection catches up instead
+
+
+def test_catch_up_starts_from_the_kept_cursor_of_that_server_else_the_historys(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from desktop.feed.catchup_qt import CatchUpController
+
+    url = "https://feed.example.com/events"
+    prefs = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+    first = CatchUpController(prefs=prefs)
+    first.set_start_cursor(None)
+    first.configure(url)
+    first._in_sync = True  # a catch-up finished; live rows move the kept cursor
+    first.note_live([normalise("log-event", CHANNEL, v2_payload("fp", 7), NOW)])
+    assert prefs.value("catch_up/cursor") == "7"
+
+    again = CatchUpController(prefs=prefs)  # the next start: the history's newest is later (live rows of a
+    again.set_start_cursor("12")            # catch-up that did not finish), the kept one is where to go on
+    again.configure(url)
+    assert again.cursor == "7"
+    elsewhere = CatchUpController(prefs=prefs)
+    elsewhere.set_start_cursor("12")
+    elsewhere.configure("https://other.example.com/events")
+    assert elsewhere.cursor == "12"
+    for controller in (first, again, elsewhere):
+        controller.close()
