@@ -144,6 +144,9 @@ class FeedPanel(QWidget):
         self.warning.hide()
         self.focus_bar = FocusBar(self.proxy)  # while the feed shows only an alert's events
         self.focus_bar.show_all_requested.connect(self.show_all)
+        for edited in (self.search.textEdited, self.type_combo.activated, self.outcome_combo.activated,
+                       self.country_combo.activated, self.failures_button.clicked):
+            edited.connect(self.show_all)  # the person filters again: the whole feed, with their filters
         self.bars = QVBoxLayout()  # the bars above the feed, each shown while it applies
         self.bars.setSpacing(6)
         self.bars.addWidget(self.warning)

@@ -62,3 +62,15 @@ def test_events_the_feed_no_longer_holds_are_told(qtbot) -> None:
     assert feed.focus_bar.label.text().startswith("Showing 5 of the 10 events behind: Brute force: <b>x</b>")
     feed.add_events(rows(events[:1]))  # one comes back (a catch-up): the bar counts it
     assert feed.focus_bar.label.text().startswith("Showing 6 of the 10 events")
+
+
+def test_filtering_again_leaves_the_alerts_events(qtbot) -> None:
+    events, _ = brute_force("alice@example.com", failures=10)
+    feed = FeedPanel(clock=lambda: T0 + 600)
+    qtbot.addWidget(feed)
+    feed.add_events(rows(events))
+    feed.show_only([ev["log_id"] for ev in events[:3]], "Brute force", 10)
+    assert feed.proxy.rowCount() == 3
+    qtbot.keyClicks(feed.search, "alice")  # the person types a search: their filters, over the whole feed
+    assert feed.focus_bar.isHidden() and not feed.proxy.showing_only
+    assert feed.proxy.rowCount() == 10
