@@ -24,6 +24,8 @@ __all__ = ["MAX_NOTIFIED", "AlertsWiring", "notifications_for"]
 
 MAX_NOTIFIED = 3
 """New alerts in one delivery told one by one at most; more (a catch-up after a night offline) in one summary."""
+LISTED_KEPT = 2_000
+"""Alerts whose feed row is remembered, to replace it with their updates (the feed keeps 5,000 rows of all kinds)."""
 TOLD_BY_THE_FEED = frozenset({"account_blocked", "ip_blocked", "breached_password"})
 """Rules whose one triggering event the feed already notifies (the Settings' blocks switch): told once."""
 
@@ -66,6 +68,7 @@ class AlertsWiring(QObject):
         self.panel.show_events.connect(self.show_events)
         self.panel.model.open_count_changed.connect(self._retitle)
         self._last_told: AlertRecord | None = None
+        self._listed: dict[str, FeedEvent] = {}  # log_id -> the feed's row of that alert
         if tray is not None:
             tray.messageClicked.connect(self.open_last_notified)
 
@@ -76,13 +79,32 @@ class AlertsWiring(QObject):
         if not any(ev.kind == "alert" for ev in rows):
             return list(rows)
         new = self.panel.add_events(rows)
-        last = {ev.log_id: i for i, ev in enumerate(rows) if ev.kind == "alert"}  # a new alert: its latest version
+        last = {ev.log_id: i for i, ev in enumerate(rows) if ev.kind == "alert"}  # each alert's latest version
         new_ids = {r.log_id for r in new}
         kept = [ev for i, ev in enumerate(rows)
                 if ev.kind != "alert" or (ev.log_id in new_ids and last[ev.log_id] == i)]
+        for log_id, i in last.items():
+            self._relist(rows[i], new=log_id in new_ids)
         if notify:
             self._notify(new)
         return kept
+
+    def _relist(self, event: FeedEvent, *, new: bool) -> None:
+        """Remember the feed's row of each alert; an update the panel took also replaces that row in place."""
+        log_id = event.log_id
+        listed = self._listed.get(log_id) if log_id is not None else None
+        if log_id is None or (not new and listed is None):
+            return
+        if not new:
+            row = self.panel.model.row_of(log_id)
+            data = event.data if isinstance(event.data, dict) else {}
+            if row is None or self.panel.model.record_at(row).updates != data.get("updates"):
+                return  # an older version than the panel's
+            if listed is not None and not self._feed.model.replace_event(listed, event):
+                return  # no longer listed (trimmed, or waiting while the feed is paused)
+        self._listed[log_id] = event
+        if len(self._listed) > LISTED_KEPT:
+            del self._listed[next(iter(self._listed))]
 
     def set_person(self, person: str) -> None:
         """Whose acknowledgements the panel shows (the signed-in user, or the local identity)."""

@@ -61,7 +61,8 @@ def test_alerts_reach_the_panel_the_feed_and_the_tray_once(qtbot, tmp_path: Path
     model = app.alerts.panel.model
     qtbot.waitUntil(lambda: model.rowCount() == 2 and model.record_at(0).updates == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(app.feed.model.events()) == 17, timeout=WAIT_MS)  # 15 events, 2 alerts once each
-    assert [ev.log_id for ev in app.feed.model.events() if ev.kind == "alert"].count(versions[0]["log_id"]) == 1
+    (row,) = [ev for ev in app.feed.model.events() if ev.log_id == versions[0]["log_id"]]  # listed once,
+    assert row.reason == versions[2]["reason"] and row.data["updates"] == 2  # as last told
     assert model.record_at(0).count == 13 and model.record_at(1).who == IMG
     # One notification per new alert; the breached password's was told by the feed (the pwd_leak event) already.
     assert alert_notes(notes) == [("Alert: Brute force on one account: alice@example.com",
