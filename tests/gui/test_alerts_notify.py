@@ -58,6 +58,8 @@ def test_one_notification_per_new_alert_and_a_click_shows_its_events(qtbot, tmp_
     for version in versions:
         feed.add_events(wiring.take(rows(version)))
     assert notes == [("Alert: Brute force on one account: alice@example.com", versions[0]["reason"])]
+    (row,) = [ev for ev in feed.model.events() if ev.kind == "alert"]  # one row, replaced by each update
+    assert row.data["updates"] == 2 and row.reason == versions[2]["reason"]
     wiring.show_last_notified()  # what a click on it does (the whole window: test_window_alerts)
     assert {ev.log_id for ev in feed.proxy.visible_events()} == set(versions[-1]["log_ids"])  # as it is now
     assert wiring.panel.current_record() is not None and wiring.panel.current_record().log_id == versions[0]["log_id"]
