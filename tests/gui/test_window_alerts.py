@@ -50,6 +50,7 @@ def test_alerts_reach_the_panel_the_feed_and_the_tray_once(qtbot, tmp_path: Path
                                                            monkeypatch) -> None:
     app, notes = open_app(make_app, soketi, tmp_path, monkeypatch)
     wait_connected(qtbot, app)
+    assert app.alerts.count_button.isHidden() and app.alerts.panel.model.rowCount() == 0  # no alerts: no count
     events, versions = brute_force("alice@example.com", failures=14)
     leak, leak_alert = breached(IMG, at=T0 + 30)
     batch = [{"channel": FEED_CHANNEL, "name": "log-event", "data": p} for p in (*events, leak)]
