@@ -49,7 +49,7 @@ LAST = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Rit
 PLACES = [("DE", "Berlin"), ("FR", "Lyon"), ("US", "Austin"), ("JP", "Osaka"), ("BR", "Recife"),
           ("KE", "Nairobi"), ("CA", "Montreal"), ("IN", "Pune")]
 CONNECTIONS = ["google-oauth2", "github", "email"]
-AT = "2026-12-05T05:00:00Z"
+AT = "2026-12-05T05:00:00.123Z"  # with milliseconds, as trigger.mjs, our Action and Auth0 send them
 
 
 def payload(workload: str, seq: int) -> dict[str, Any]:

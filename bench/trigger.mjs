@@ -136,8 +136,9 @@ function nowNs() {
 }
 
 // Every payload is serialised before the clock starts, up to its last field, so that the sender's per-event
-// cost is one string concatenation: `${prefix}${nowNs()}}`. `at` is the burst's start time, to the second.
-const startedAt = `${new Date().toISOString().slice(0, 19)}Z`;
+// cost is one string concatenation: `${prefix}${nowNs()}}`. `at` (and the legacy `last_login`) is the burst's
+// start time with milliseconds, as our Action (toISOString) and Auth0's profiles send them.
+const startedAt = new Date().toISOString();
 const NS_DIGITS = String(nowNs()).length;
 const prefixes = new Array(count);
 for (let seq = 0; seq < count; seq += 1) {
