@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     probe = LoopProbe(args.interval_ms, args.stall_ms)
     timed = Timed(app.feed.add_events)
     app.feed.add_events = timed  # type: ignore[method-assign]
-    # the chat panel gets the non-feed events of each batch (FeedPipe.other_events, queued): count and time them
+    # the chat panel gets the chat and presence events of each batch (PusherBridge.chat_events, queued): count and time them
     chat_timed = Timed(app.chat.handle_events)
     app.chat.handle_events = chat_timed  # type: ignore[method-assign]
 

@@ -3,7 +3,8 @@
 Start-up: no configuration file -> Settings first. ``[auth0]`` configured -> sign in (from the keyring if
 possible, else the sign-in dialog) before connecting; otherwise connect at once. Everything that may wait
 (keyring, network, disk) runs off the GUI thread; the engine's events reach the window through
-``FeedPipe`` (feed rows) and queued signals (chat, presence, state). ``desktop.connection`` owns the engine
+the one adapter ``PusherBridge``, which routes each batch (feed rows to ``FeedPipe``, chat, presence, the
+feed's refusals, state) to its own signal. ``desktop.connection`` owns the engine
 itself, one generation at a time; the sign-in restore of a superseded generation is dropped the same way.
 """
 
@@ -227,8 +228,7 @@ class LoginFeedApp:
         live.pipe.feed_events.connect(self._on_feed_events)
         self.chat.reconfigure(self.config.chat)
         signin = self.signin
-        attach_chat(self.chat, live.client, live.bridge, bearer=None if signin is None else signin.access_token,
-                    events=live.pipe.other_events)
+        attach_chat(self.chat, live.client, live.bridge, bearer=None if signin is None else signin.access_token)
 
     def _disconnect(self) -> None:
         sender = self.chat.current_sender

@@ -26,7 +26,7 @@ from desktop.feed.catchup import SeenLogIds
 from desktop.feed.events import FeedEvent
 from desktop.feed.pipe import FeedPipe
 from desktop.pusher.client import PusherClient
-from desktop.pusher.qtbridge import PusherBridge
+from desktop.pusher.qtbridge import PusherBridge, Routes
 from desktop.pusher.types import ChannelEvent, State, StateChanged
 from desktop.util.tasks import run_task
 
@@ -36,7 +36,8 @@ Persist = Callable[[Sequence[FeedEvent]], None]
 
 
 class Live(QObject):
-    """One attached connection: the client, its Qt bridge and its feed pipe, and the generation it is for.
+    """One attached connection: the client, its Qt bridge (the routing adapter) and its feed pipe, and the
+    generation it is for.
 
     A QObject living on the GUI thread, so the engine's queued signals reach the controller through it and
     carry their generation; deleting it (with the bridge and pipe, its children) discards what is queued.
@@ -49,11 +50,11 @@ class Live(QObject):
         self.client = client
         self.feed_channel = feed_channel
         self.pipe = FeedPipe(feed_channel, persist=persist, parent=self, dedupe=dedupe)
-        self.bridge = PusherBridge(client, parent=self, batches=False)  # batches: the pipe routes them
-        client.on_batch(self.pipe.on_batch)
+        # The one adapter: the feed channel's events to the pipe, its refusals here, the chat's added by attach_chat.
+        self.bridge = PusherBridge(client, parent=self, routes=Routes(feed=feed_channel), feed=self.pipe.on_batch)
         self._owner = owner
         self.bridge.state_changed.connect(self._on_state)
-        self.pipe.feed_status.connect(self._on_feed_status)
+        self.bridge.feed_status.connect(self._on_feed_status)
 
     @Slot(object)
     def _on_state(self, change: StateChanged) -> None:
@@ -169,7 +170,7 @@ class Connection(QObject):
     def _feed_status(self, live: Live, events: list[ChannelEvent]) -> None:
         if live is not self.live:
             return
-        for event in events:  # the feed channel's library events only (``FeedPipe.feed_status``)
+        for event in events:  # the feed channel's library events only (``PusherBridge.feed_status``)
             if event.event == "pusher:subscription_error":
                 self.feed_problem.emit(describe_refusal(event.data))
             elif event.event == "pusher:subscription_succeeded":

@@ -233,8 +233,8 @@ class ChatPanel(QWidget):
 
     @Slot(list)
     def handle_events(self, events: list[ChannelEvent]) -> None:
-        """The events of a batch on channels other than the feed's (``FeedPipe.other_events``, see ``attach_chat``);
-        channels that are not the chat's are ignored."""
+        """The chat's and presence channels' events of a batch (``PusherBridge.chat_events`` and
+        ``presence_events``, see ``attach_chat``); channels that are not the chat's are ignored."""
         incoming: list[ChatMessage] = []
         now = time.monotonic()
         for event in events:

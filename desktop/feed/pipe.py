@@ -41,20 +41,15 @@ MAX_PENDING = 50_000
 
 
 class FeedPipe(QObject):
-    """Engine thread: ``on_batch(events)``. GUI thread: ``feed_events``, ``feed_status``, ``other_events``.
+    """Engine thread: ``on_batch(events)``. GUI thread: ``feed_events``.
 
-    Each batch is routed once, on the engine thread: the feed channel's events become rows, its library
-    events (``pusher:subscription_succeeded``/``_error``) go to ``feed_status`` (the connection turns them
-    into the feed's problem and its catch-up), and everything else (the chat's and presence channels, the
-    user's channel, connection-level events) to ``other_events``, the chat panel's input.
+    ``on_batch`` takes the feed channel's own events of each batch: the engine's Qt adapter
+    (``desktop.pusher.qtbridge.PusherBridge``, the ``feed`` route) has routed the batch already, the feed
+    channel's library events to its ``feed_status`` and the chat's and presence channels to their signals.
     """
 
     #: list[FeedEvent], arrival order, at most every COALESCE_MS
     feed_events = Signal(list)
-    #: list[ChannelEvent]: the feed channel's own library events, as they come
-    feed_status = Signal(list)
-    #: list[ChannelEvent] on other channels (chat, presence, the user's) and of the connection, as they come
-    other_events = Signal(list)
     _wake = Signal()
 
     def __init__(self, feed_channel: str, persist: Callable[[Sequence[FeedEvent]], None] | None = None,
@@ -79,24 +74,9 @@ class FeedPipe(QObject):
         self._wake.connect(self._arm)
 
     def on_batch(self, events: list[ChannelEvent]) -> None:
-        """Called by the engine on its thread for every drained batch."""
+        """The feed channel's events of one drained batch, on the engine thread (the bridge's ``feed`` route)."""
         channel = self.feed_channel
-        rows: list[FeedEvent] = []
-        status: list[ChannelEvent] = []
-        others: list[ChannelEvent] = []
-        for event in events:
-            if event.channel != channel:
-                others.append(event)
-            elif event.event.startswith("pusher:"):
-                status.append(event)
-            else:
-                rows.append(normalise(event.event, channel, event.data, event.received_at))
-        if rows:
-            self._take(rows)
-        if status:
-            self.feed_status.emit(status)
-        if others:
-            self.other_events.emit(others)
+        self._take([normalise(event.event, channel, event.data, event.received_at) for event in events])
 
     def on_caught_up(self, payloads: Sequence[Mapping[str, Any]], received_at: float | None = None) -> int:
         """Events v2 from the server's ``/events`` (oldest first), on the catch-up thread; returns how many

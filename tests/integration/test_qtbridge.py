@@ -1,4 +1,4 @@
-"""The Qt bridge delivers the engine's batches on the GUI thread, through the event loop."""
+"""The Qt bridge delivers the engine's batches on the GUI thread, through the event loop (unrouted: all "other")."""
 
 import threading
 
@@ -20,11 +20,11 @@ def test_events_reach_the_gui_thread_in_batches(qtbot, soketi):
         threads.add(threading.current_thread())
         received.extend(e for e in events if e.event == "user-loggedIn")
 
-    bridge.events_received.connect(on_events)
+    bridge.other_events.connect(on_events)  # no routes given: every event is "other"
     bridge.state_changed.connect(lambda change: states.append(change.current))
     try:
         client.subscribe("qt-bridge-feed")
-        with qtbot.waitSignal(bridge.events_received, timeout=10_000,
+        with qtbot.waitSignal(bridge.other_events, timeout=10_000,
                               check_params_cb=lambda evs: any(e.event == "pusher:subscription_succeeded"
                                                               for e in evs)):
             client.connect()
