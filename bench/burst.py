@@ -1,12 +1,14 @@
 """Burst benchmark: pusher-js 8.6, Pysher 1.0.8 and ``login-feed tail`` against one soketi, one after another.
 
-    .venv/bin/python bench/burst.py [--events N] [--rate R] [--size BYTES] [--json PATH]
+    .venv/bin/python bench/burst.py [--events N] [--rate R] [--size BYTES] [--workload v1|legacy|both]
+                                    [--subscribers pusherjs,pysher,ours[,baseline] --baseline DIR] [--json PATH]
 
 One soketi (user authentication off, so idle sockets stay open) serves the whole run. Before the first
 subscriber, an unmeasured burst with nobody subscribed warms soketi up (a cold soketi is much slower, which
 would penalise whichever subscriber goes first). Then, for each subscriber in turn:
 
-1. start it as a subprocess on ``private-login-feed`` and wait for its "subscribed" line on stderr;
+1. start it as a subprocess on the workload's channel (``private-login-feed`` for v1, ``auth0`` for the legacy
+   profile; both workloads by default, one after the other) and wait for its "subscribed" line on stderr;
 2. send a short warm-up burst at the burst rate (``bench_phase: "warmup"``, left out of every figure) and wait
    until it is printed (or the subscriber goes quiet);
 3. measure the subscriber's idle CPU for a second (the idle baseline);
