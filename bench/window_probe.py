@@ -57,6 +57,7 @@ from desktop import app as desktop_app  # noqa: E402
 from desktop import resources  # noqa: E402
 from desktop.config import load_config  # noqa: E402
 from desktop.log import setup_logging  # noqa: E402
+from desktop.ui.startup import tune_gc  # noqa: E402
 from desktop.util.signals import install_stop_handler, keep_python_awake  # noqa: E402
 
 HISTOGRAM_MS = 2000  # 1 ms buckets 0..1999, then one overflow bucket
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     probe = LoopProbe(args.interval_ms, args.stall_ms)
     timed = Timed(app.feed.add_events)
     app.feed.add_events = timed  # type: ignore[method-assign]
-    # the chat panel gets the chat and presence events of each batch (PusherBridge.chat_events, queued): count and time them
+    # the chat panel gets the chat and presence events of each batch (PusherBridge.chat_events): count, time them
     chat_timed = Timed(app.chat.handle_events)
     app.chat.handle_events = chat_timed  # type: ignore[method-assign]
 
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler.enable()
     app.start()
     if not args.gc_threshold:
-        desktop_app.tune_gc()  # as run_window does for `login-feed`
+        tune_gc()  # as run_window does for `login-feed`
     started_t = time.perf_counter()
     probe.start()
     status_timer.start()

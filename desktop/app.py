@@ -10,30 +10,24 @@ itself, one generation at a time; the sign-in restore of a superseded generation
 
 from __future__ import annotations
 
-import gc
-import html
 import logging
 import os
-import sys
 from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication
 
 from desktop import resources
 from desktop.alerts.wiring import AlertsWiring
-from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
+from desktop.auth.signin import SignInManager
 from desktop.chat.wiring import attach_chat
-from desktop.config import load_config
-from desktop.config_schema import Config, ConfigError
+from desktop.config_schema import Config
 from desktop.connection import Connection, Live
-from desktop.engine import build_client, local_identity
+from desktop.engine import build_client, local_identity, signed_in_user, signin_for
 from desktop.feed.catchup import SeenLogIds
 from desktop.feed.catchup_qt import CatchUpController
 from desktop.feed.events import FeedEvent
-from desktop.feed.notify import notifications
 from desktop.history import HistoryNotice, HistoryWriter, history_path
 from desktop.log import install_window_hooks
 from desktop.pusher.client import PusherClient
@@ -41,7 +35,9 @@ from desktop.secrets import SecretStore
 from desktop.signing.names import ChannelKind, channel_kind
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings_dialog import SettingsDialog
+from desktop.ui.startup import tune_gc, window_config, window_qapp
 from desktop.ui.status import ConnectionStatus
+from desktop.ui.tray import make_tray, tell_listed
 from desktop.util import message
 from desktop.util.signals import install_stop_handler, keep_python_awake
 from desktop.util.tasks import follow, run_task
@@ -70,7 +66,7 @@ class LoginFeedApp:
         self.feed = FeedPanel()
         self.chat = ChatPanel(config.chat)
         self.window = MainWindow(self.feed, self.chat, self.status, self.prefs)
-        self.tray = self._make_tray()
+        self.tray = make_tray(self.window)
         self.alerts = AlertsWiring(self.window, self.feed, self.status, self.prefs, tray=self.tray,
                                    beside=self.window.chat_dock)
         self.seen = SeenLogIds()  # tenant-log events listed, across connections: each is listed once
@@ -106,17 +102,6 @@ class LoginFeedApp:
         self.chat.unread_changed.connect(self.window.set_unread)
         self.window.chat_dock.visibilityChanged.connect(self.chat.set_visible_in_window)
 
-    def _make_tray(self) -> QSystemTrayIcon | None:
-        """The tray icon for signup notifications; the app works the same where there is no tray."""
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            log.info("no system tray: signup notifications are off")
-            return None
-        tray = QSystemTrayIcon(QIcon(str(resources.path("icons", "login-feed.svg"))), self.window)
-        tray.setToolTip("Login Feed")
-        tray.activated.connect(lambda *_: (self.window.showNormal(), self.window.activateWindow()))
-        tray.show()
-        return tray
-
     def start(self) -> None:
         """Show the window, restore the history, and only then connect: live events go above old ones."""
         self.window.restore_layout()
@@ -151,10 +136,7 @@ class LoginFeedApp:
         kind = channel_kind(channel)
         self.status.set_channel(channel, encrypted=kind is ChannelKind.ENCRYPTED, public=kind is ChannelKind.PUBLIC)
         self.feed.set_public_channel_warning(channel if kind is ChannelKind.PUBLIC else None)
-        try:
-            self.signin = manager_from_config(config.auth0)
-        except NotConfigured:
-            self.signin = None
+        self.signin = signin_for(config)
         self.catch_up.configure_for(config, self.signin)  # local mode: no server to ask
         self.feed.detail.set_dashboard_domain(config.auth0.domain)
         self.window.set_signed_in(None, can_sign_in=self.signin is not None)
@@ -210,9 +192,7 @@ class LoginFeedApp:
 
     def _connect(self) -> None:
         config, signin = self.config, self.signin
-        profile = None if signin is None else signin.profile
-        user = None if profile is None else {"id": profile.sub,
-                                             "user_info": {"name": profile.name or profile.email or profile.sub}}
+        profile, user = None if signin is None else signin.profile, signed_in_user(signin)
 
         def build() -> PusherClient:  # reads the keyring: off the GUI thread
             return build_client(config, self.secrets, user=user, signin=signin)
@@ -243,13 +223,7 @@ class LoginFeedApp:
         # their v2 rows.
         listed = self.feed.add_events(self.alerts.take(rows))
         self.catch_up.note_live(rows)
-        if self.tray is None:
-            return
-        for title, body in notifications(
-                listed, signups=self.prefs.value("notifications/signups", True, type=bool),
-                blocks=self.prefs.value("notifications/blocks", True, type=bool)):
-            # Notification servers may read the body as markup: escaped, a hostile name is shown as typed.
-            self.tray.showMessage(title, html.escape(body), QSystemTrayIcon.MessageIcon.Information, 5000)
+        tell_listed(self.tray, listed, self.prefs)
 
     def open_story(self, ev: FeedEvent) -> None:
         """One user's recent events, from the server when there is one (remote mode)."""
@@ -290,43 +264,15 @@ def tell_history_notice(notice: HistoryNotice) -> None:
 
 
 def run_window(config_path: Path | None, data_dir: Path | None) -> int:
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp = window_qapp()
     install_window_hooks()  # Qt's warnings to the log; an uncaught exception is logged and told, not fatal
-    qapp.setApplicationName("Login Feed")
-    qapp.setOrganizationName("login-feed")
-    qapp.setDesktopFileName("login-feed")  # Wayland matches the window to login-feed.desktop and its icon
-    qapp.setWindowIcon(QIcon(str(resources.path("icons", "login-feed.svg"))))
-    qapp.setQuitOnLastWindowClosed(True)
     data_dir = resources.data_dir(data_dir)
-    try:
-        if config_path is not None and not config_path.exists():
-            config = Config(path=config_path)  # a first run with a chosen path: Settings will write it there
-        else:
-            config = load_config(config_path, os.environ)
-    except ConfigError as exc:
-        QMessageBox.critical(None, "Login Feed", f"The configuration could not be read:\n\n{exc}")
-        return 2
-    first_run = config.path is None or not config.path.exists()
-    if first_run:
-        prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
-        dialog = SettingsDialog(config, prefs)
-        saved: list[Config] = []
-        dialog.saved.connect(saved.append)
-        if dialog.exec() != SettingsDialog.DialogCode.Accepted or not saved:
-            return 0
-        config = saved[0]
+    config = window_config(config_path, data_dir)
+    if isinstance(config, int):
+        return config
     app = LoginFeedApp(qapp, config, data_dir)
     install_stop_handler(lambda _name: QTimer.singleShot(0, app.window.close))  # like Quit: flushed, exit 0
     keep_python_awake(app.window)
     app.start()
     tune_gc()
     return qapp.exec()
-
-
-def tune_gc() -> None:
-    """Everything built so far lives as long as the app: keep it out of the collector's sight, and collect
-    less often, so a burst of events does not pause the GUI thread for full collections (measured with
-    bench/window_burst.py: 45-100 ms pauses, several per burst, before)."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-

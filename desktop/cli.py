@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _tail(args: argparse.Namespace, config: Config) -> int:
-    from desktop.engine import build_client  # noqa: PLC0415 - keep `--help` fast
+    from desktop.engine import build_client, signin_for  # noqa: PLC0415 - keep `--help` fast
     from desktop.signing.names import validate_channel_name  # noqa: PLC0415
     from desktop.tail import run_tail  # noqa: PLC0415
 
@@ -138,11 +138,9 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"login-feed: --channel: {exc}", file=sys.stderr)
         return 2
-    signin = None
-    if config.authorization.mode == "remote" and (config.auth0.issuer_url and config.auth0.client_id):
-        signin = _restore_signin(config)
-        if signin is None:
-            return 1
+    signin = signin_for(config) if config.authorization.mode == "remote" else None
+    if signin is not None and not _restore_signin(signin):
+        return 1
     client = build_client(config, SecretStore(os.environ), signin=signin)
     from desktop.log import status  # noqa: PLC0415
     from desktop.tail_catchup import tail_catch_up  # noqa: PLC0415
@@ -179,23 +177,21 @@ def _authserver(args: argparse.Namespace, config: Config) -> int:
         return exc.exit_code
 
 
-def _restore_signin(config: Config) -> SignInManager | None:
+def _restore_signin(manager: SignInManager) -> bool:
     """Remote authorization sends the signed-in user's token: sign in from the keyring before connecting."""
     from desktop.auth.common import AuthError  # noqa: PLC0415
     from desktop.auth.session import RefreshError  # noqa: PLC0415
-    from desktop.auth.signin import manager_from_config  # noqa: PLC0415
 
-    manager = manager_from_config(config.auth0)
     try:
         session = manager.restore()
     except (RefreshError, AuthError) as exc:  # SignInFailed, ProviderUnreachable-wrapped errors, discovery
         print(f"login-feed: could not renew the sign-in ({exc}): run `login-feed login`", file=sys.stderr)
-        return None
+        return False
     if session is None:
         print("login-feed: remote authorization needs a sign-in: run `login-feed login` first"
               + (f" ({manager.keyring_warning})" if manager.keyring_warning else ""), file=sys.stderr)
-        return None
-    return manager
+        return False
+    return True
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
 import webbrowser
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import segno
@@ -14,7 +16,7 @@ from desktop.auth.common import AuthError
 from desktop.auth.deviceflow import DeviceAuthorization
 from desktop.auth.provider import ProviderUnreachable
 from desktop.auth.session import RefreshError
-from desktop.auth.signin import SignInFailed, manager_from_config
+from desktop.auth.signin import SignInFailed, SignInManager, manager_from_config
 from desktop.config_schema import Config
 from desktop.util.signals import install_stop_handler, keep_python_awake
 
@@ -27,8 +29,22 @@ def _fail(text: str) -> None:
     print(f"login-feed: {text}", file=sys.stderr, flush=True)
 
 
-def login(config: Config, *, open_browser: bool) -> int:
+@contextlib.contextmanager
+def _signin(config: Config) -> Iterator[SignInManager]:
+    """The sign-in manager for one command, its provider's connections closed after it."""
     manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
+    try:
+        yield manager
+    finally:
+        manager.provider.close()
+
+
+def login(config: Config, *, open_browser: bool) -> int:
+    with _signin(config) as manager:
+        return _device_login(manager, open_browser=open_browser)
+
+
+def _device_login(manager: SignInManager, *, open_browser: bool) -> int:
     cancelled = threading.Event()
 
     def show(authorization: DeviceAuthorization) -> None:
@@ -53,7 +69,6 @@ def login(config: Config, *, open_browser: bool) -> int:
         return 130 if exc.reason == "cancelled" else 1
     finally:
         restore()
-        manager.provider.close()
     if manager.keyring_warning:
         _fail(manager.keyring_warning)
     _say(f"Signed in as {_who(session.profile.name, session.profile.email)}.")
@@ -62,7 +77,11 @@ def login(config: Config, *, open_browser: bool) -> int:
 
 def login_dialog(config: Config) -> int:
     """The same sign-in in the Qt dialog (the window will open it by itself once it exists)."""
-    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
+    with _signin(config) as manager:
+        return _dialog_login(manager)
+
+
+def _dialog_login(manager: SignInManager) -> int:
     from PySide6.QtWidgets import QApplication, QDialog  # noqa: PLC0415 - Qt only for this path
 
     from desktop.auth.qtflow import SignInFlow  # noqa: PLC0415
@@ -80,7 +99,6 @@ def login_dialog(config: Config) -> int:
     accepted = dialog.exec() == QDialog.DialogCode.Accepted
     flow.cancel()
     flow.wait(5)
-    manager.provider.close()
     if not accepted:
         return 1
     profile = manager.profile
@@ -89,18 +107,16 @@ def login_dialog(config: Config) -> int:
 
 
 def whoami(config: Config) -> int:
-    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
-    try:
-        session = manager.restore()
-    except RefreshError as exc:
-        _fail("your sign-in has ended (expired or revoked): run `login-feed login`" if exc.kind == "reauth"
-              else f"could not check the sign-in: {exc}")
-        return 1
-    except (SignInFailed, ProviderUnreachable, AuthError) as exc:
-        _fail(f"could not check the sign-in: {exc}")
-        return 1
-    finally:
-        manager.provider.close()
+    with _signin(config) as manager:
+        try:
+            session = manager.restore()
+        except RefreshError as exc:
+            _fail("your sign-in has ended (expired or revoked): run `login-feed login`" if exc.kind == "reauth"
+                  else f"could not check the sign-in: {exc}")
+            return 1
+        except (SignInFailed, ProviderUnreachable, AuthError) as exc:
+            _fail(f"could not check the sign-in: {exc}")
+            return 1
     if manager.keyring_warning and session is None:
         _fail(manager.keyring_warning)
     if session is None:
@@ -111,11 +127,8 @@ def whoami(config: Config) -> int:
 
 
 def logout(config: Config) -> int:
-    manager = manager_from_config(config.auth0)  # NotConfigured is a ConfigError: exit 2 with its message
-    try:
+    with _signin(config) as manager:
         result = manager.logout()
-    finally:
-        manager.provider.close()
     _say(result.message)
     return 0
 

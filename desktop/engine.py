@@ -1,6 +1,7 @@
 """Build the Pusher engine from the configuration: the one place that picks the authorizer.
 
-Used by ``tail`` and the window (``desktop.app``), so both connect exactly the same way.
+Used by ``tail`` and the window (``desktop.app``), so both connect exactly the same way: the sign-in from the
+configuration (:func:`signin_for`), who the engine is on presence channels (:func:`signed_in_user`), the client.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import getpass
 import socket
 from typing import Any
 
-from desktop.auth.signin import SignInManager
+from desktop.auth.signin import NotConfigured, SignInManager, manager_from_config
 from desktop.config_schema import Config
 from desktop.pusher.auth import AuthorizationError, Authorizer, HttpAuthorizer, LocalAuthorizer
 from desktop.pusher.client import PusherClient
@@ -39,6 +40,23 @@ def local_identity() -> dict[str, Any]:
     except (KeyError, OSError):
         user = "someone"
     return {"id": f"{user}@{socket.gethostname()}", "user_info": {"name": user}}
+
+
+def signin_for(config: Config) -> SignInManager | None:
+    """The sign-in manager for ``[auth0]``, or None where the configuration has none (local signing, or
+    remote authorization without a sign-in)."""
+    try:
+        return manager_from_config(config.auth0)
+    except NotConfigured:
+        return None
+
+
+def signed_in_user(signin: SignInManager | None) -> dict[str, Any] | None:
+    """Who the signed-in person is on presence channels; None (the local identity) when nobody is signed in."""
+    profile = None if signin is None else signin.profile
+    if profile is None:
+        return None
+    return {"id": profile.sub, "user_info": {"name": profile.name or profile.email or profile.sub}}
 
 
 def build_authorizer(config: Config, secrets: SecretStore, *, user: dict[str, Any] | None = None,

@@ -1,7 +1,8 @@
 """``login-feed --self-test``: does this installation work? Run from source or from the bundle.
 
-Loads every resource, imports every part, builds the main window offscreen, checks the keyring backend
-is a real one and that TLS certificates load, then prints a short report. Exit 0 only if all passed.
+Loads every resource, imports every part, builds the window's app offscreen (as ``login-feed`` does), checks
+the keyring backend is a real one and that TLS certificates load, then prints a short report. Exit 0 only if all
+passed.
 """
 
 from __future__ import annotations
@@ -54,26 +55,26 @@ def _imports() -> str:
 
 
 def _main_window() -> str:
+    """The window's app as ``login-feed`` builds it (``desktop.app.LoginFeedApp``), in a scratch data directory
+    and without connecting: the same construction, never a second assembly of the parts here."""
+    from pathlib import Path  # noqa: PLC0415
+
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
-    from desktop.chat.panel import ChatPanel  # noqa: PLC0415
-    from desktop.feed.panel import FeedPanel  # noqa: PLC0415
-    from desktop.ui.main_window import MainWindow  # noqa: PLC0415
-    from desktop.ui.status import ConnectionStatus  # noqa: PLC0415
+    from desktop.app import LoginFeedApp  # noqa: PLC0415
+    from desktop.config_schema import Config  # noqa: PLC0415
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    from PySide6.QtCore import QSettings  # noqa: PLC0415
-
-    with tempfile.TemporaryDirectory() as scratch:  # never touch the user's real window settings
-        settings = QSettings(os.path.join(scratch, "window.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(FeedPanel(), ChatPanel(), ConnectionStatus(), settings)
-        window.show()
-        app.processEvents()
-        image = window.grab()
-        window.close()
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(qapp, QApplication)
+    with tempfile.TemporaryDirectory() as scratch:  # never touch the user's window settings or history
+        app = LoginFeedApp(qapp, Config(), Path(scratch))
+        app.window.show()
+        qapp.processEvents()
+        image = app.window.grab()
+        app.window.close()  # as Quit: the app shuts down (the history closed before the scratch goes)
     if image.isNull():
         raise RuntimeError("the main window could not be drawn")
-    return f"built and drawn ({image.width()}x{image.height()}, platform {app.platformName()})"
+    return f"built and drawn ({image.width()}x{image.height()}, platform {qapp.platformName()})"
 
 
 # The OS keyring backend each platform's users rely on; it must be importable (in the bundle: collected).
