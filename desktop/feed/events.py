@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from desktop.feed.events_v2 import LOG_EVENT_NAME, v2_fields
 from desktop.feed.fields import MAX_FIELD_CHARS
@@ -128,25 +128,17 @@ def _from_v1(event: str, channel: str, data: Mapping[object, object], received_a
     kind = _V1_TYPES.get(declared) if isinstance(declared, str) else None
     if kind is None:
         return _unrecognised(event, channel, data, received_at, "v1 payload without type signup or login")
-    return FeedEvent(
-        event=event,
-        channel=channel,
-        type=kind,
-        user_id=_id(data.get("user_id")),
-        email=_text(data.get("email")),
-        name=_text(data.get("name")),
-        nickname=_text(data.get("nickname")),
-        picture=_text(data.get("picture")),
-        connection=_text(data.get("connection")),
-        client_name=_text(data.get("client_name")),
-        country=_text(data.get("country")),
-        city=_text(data.get("city")),
-        ip=_text(data.get("ip")),
-        logins_count=_count(data.get("logins_count")),
-        at=_timestamp(data.get("at")),
-        received_at=received_at,
-        data=data,
-    )
+    return FeedEvent(event=event, channel=channel, type=kind, connection=_text(data.get("connection")),
+                     ip=_text(data.get("ip")), at=_timestamp(data.get("at")), received_at=received_at, data=data,
+                     **_person(data))
+
+
+def _person(data: Mapping[object, object]) -> dict[str, Any]:
+    """The fields the Action's v1 payload and the legacy ``user`` object name alike: who, from where, how often."""
+    return {"user_id": _id(data.get("user_id")), "email": _text(data.get("email")), "name": _text(data.get("name")),
+            "nickname": _text(data.get("nickname")), "picture": _text(data.get("picture")),
+            "client_name": _text(data.get("client_name")), "country": _text(data.get("country")),
+            "city": _text(data.get("city")), "logins_count": _count(data.get("logins_count"))}
 
 
 def _from_legacy(
@@ -157,25 +149,9 @@ def _from_legacy(
         at = _timestamp(data.get(key))
         if at is not None:
             break
-    return FeedEvent(
-        event=event,
-        channel=channel,
-        type=kind,
-        user_id=_id(data.get("user_id")),
-        email=_text(data.get("email")),
-        name=_text(data.get("name")),
-        nickname=_text(data.get("nickname")),
-        picture=_text(data.get("picture")),
-        connection=_first_connection(data.get("identities")),
-        client_name=_text(data.get("client_name")),
-        country=_text(data.get("country")),
-        city=_text(data.get("city")),
-        ip=_text(data.get("ip")) or _text(data.get("last_ip")),
-        logins_count=_count(data.get("logins_count")),
-        at=at,
-        received_at=received_at,
-        data=data,
-    )
+    return FeedEvent(event=event, channel=channel, type=kind, connection=_first_connection(data.get("identities")),
+                     ip=_text(data.get("ip")) or _text(data.get("last_ip")), at=at, received_at=received_at, data=data,
+                     **_person(data))
 
 
 def _from_v2(event: str, channel: str, data: Mapping[object, object], received_at: str) -> FeedEvent:
