@@ -26,7 +26,8 @@ from support.alert_timelines import background  # noqa: E402
 
 from desktop.alerts import AlertsConfig  # noqa: E402
 from desktop.tenantlog.alerting import AlertFollower  # noqa: E402
-from desktop.tenantlog.store import EventStore, SqliteEventStore, is_postgres_url  # noqa: E402
+from desktop.tenantlog.sqlite_store import SqliteEventStore  # noqa: E402
+from desktop.tenantlog.store import EventStore, is_postgres_url  # noqa: E402
 
 
 def main() -> int:

@@ -42,14 +42,8 @@ from desktop.tenantlog.body import BodyError, parse_body
 from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
 from desktop.tenantlog.publisher import Publisher
-from desktop.tenantlog.store import (
-    DATABASE_FILE_NAME,
-    MAX_PAGE,
-    EventStore,
-    SqliteEventStore,
-    StoreError,
-    is_postgres_url,
-)
+from desktop.tenantlog.sqlite_store import DATABASE_FILE_NAME, SqliteEventStore
+from desktop.tenantlog.store import MAX_PAGE, EventStore, StoreError, is_postgres_url
 from desktop.tenantlog.userstory import UserLogs, merge_user_events
 
 __all__ = ["DEFAULT_LIMIT", "MAX_STREAM_BODY_BYTES", "STREAM_BODY_TIMEOUT", "IngestResult", "TenantLog",

@@ -24,7 +24,7 @@ from desktop.secrets import SecretStore
 from desktop.tenantlog.backfill import ingest_sink
 from desktop.tenantlog.catchup import settings_from_config, start_catch_up
 from desktop.tenantlog.management import ManagementError, ManagementSettings
-from desktop.tenantlog.store import SqliteEventStore
+from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
 

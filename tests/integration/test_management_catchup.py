@@ -26,7 +26,7 @@ from desktop.tenantlog.backfill import (
     ingest_sink,
 )
 from desktop.tenantlog.management import ManagementClient, ManagementError, ManagementSettings, Stopped
-from desktop.tenantlog.store import SqliteEventStore
+from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
 LOGS = "/api/v2/logs"

@@ -22,7 +22,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when i
 from desktop.authserver.logstream import TenantLog
 from desktop.tenantlog.backfill import ingest_sink
 from desktop.tenantlog.management import ManagementClient, ManagementSettings
-from desktop.tenantlog.store import SqliteEventStore
+from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
 

@@ -16,7 +16,8 @@ from support.alert_timelines import T0, event
 from desktop.alerts import AlertsConfig
 from desktop.tenantlog.alerting import AlertFollower
 from desktop.tenantlog.pgstore import PostgresEventStore
-from desktop.tenantlog.store import EventStore, SqliteEventStore
+from desktop.tenantlog.sqlite_store import SqliteEventStore
+from desktop.tenantlog.store import EventStore
 
 OpenStore = Callable[[], EventStore]
 

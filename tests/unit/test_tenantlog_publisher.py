@@ -14,7 +14,7 @@ from support.waiting import wait_until
 
 from desktop.signing.pusher_http import TriggerError
 from desktop.tenantlog.publisher import Publisher, backoff_delay
-from desktop.tenantlog.store import SqliteEventStore
+from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 NOW = time.time()  # retention (30 days) runs on the publisher thread: events must be recent
 

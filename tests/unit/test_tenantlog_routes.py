@@ -27,7 +27,7 @@ from desktop.config_schema import Auth0Config, Config, PusherConfig
 from desktop.tenantlog.enrich import Place
 from desktop.tenantlog.normalize import EVENT_FIELDS
 from desktop.tenantlog.publisher import Publisher
-from desktop.tenantlog.store import SqliteEventStore
+from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 ISSUER = "https://tenant.example.auth0.com/"
 AUDIENCE = "https://login-feed.example.com/api"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from desktop.tenantlog.pgstore import PostgresEventStore
-from desktop.tenantlog.store import MAX_PAGE, EventStore, SqliteEventStore, StoreError
+from desktop.tenantlog.sqlite_store import SqliteEventStore
+from desktop.tenantlog.store import MAX_PAGE, EventStore, StoreError
 
 NOW = 1_764_900_000.0
 
