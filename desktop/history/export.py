@@ -20,7 +20,8 @@ from typing import BinaryIO
 
 from desktop.feed.events import FeedEvent
 from desktop.feed.serialise import jsonl_line, write_csv
-from desktop.history.store import HistoryError, HistoryStore, history_path, parse_since
+from desktop.history.files import history_path
+from desktop.history.store import HistoryError, HistoryStore, parse_since
 
 FORMATS = ("jsonl", "csv")
 

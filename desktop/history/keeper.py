@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from desktop.feed.events import FeedEvent
-from desktop.history.store import PRUNE_CHUNK_ROWS, HistoryStore, is_unreadable, move_aside
+from desktop.history.files import move_aside
+from desktop.history.store import PRUNE_CHUNK_ROWS, HistoryStore, is_unreadable
 
 log = logging.getLogger(__name__)
 

@@ -29,14 +29,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from desktop import APP_NAME
 from desktop.feed.events import FeedEvent, format_utc
 from desktop.history.migrate import V2_INDEXES, migrate_1_to_2
 from desktop.history.rows import SELECT, from_row, insert_rows, to_row, update_alerts
 
 log = logging.getLogger(__name__)
 
-HISTORY_FILE_NAME = "history.sqlite3"
 SCHEMA_VERSION = 2
 """Stored in SQLite's ``user_version``; a file from a newer Login Feed is refused rather than guessed at.
 Version 2 added the tenant log's columns (``log_id`` unique, ``cursor``, ``kind`` ...); see :mod:`.migrate`."""
@@ -89,27 +87,6 @@ class HistoryError(Exception):
         self.unreadable = unreadable
 
 
-def default_data_dir() -> Path:
-    """The per-user data directory, e.g. ``~/.local/share/login-feed`` on Linux (``--data-dir`` overrides)."""
-    import platformdirs  # noqa: PLC0415 - only when no --data-dir is given
-
-    return platformdirs.user_data_path(APP_NAME)
-
-
-def history_path(data_dir: Path | None = None) -> Path:
-    """``<data dir>/history.sqlite3``; ``None`` means :func:`default_data_dir`."""
-    return (data_dir if data_dir is not None else default_data_dir()) / HISTORY_FILE_NAME
-
-
-def ensure_data_dir(data_dir: Path) -> Path:
-    """Create the data directory (owner-only, 0700) if it does not exist yet; an existing one is left as is."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return data_dir
-
-
-# ---- since ------------------------------------------------------------------------------------------------
-
-
 def parse_since(text: str) -> str:
     """An ISO-8601 date or date-time as the stored ``received_at`` format (UTC, milliseconds).
 
@@ -135,9 +112,6 @@ def parse_since(text: str) -> str:
         return parsed.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
     except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 is before the calendar starts
         return "0000"  # before every stored time
-
-
-# ---- the store --------------------------------------------------------------------------------------------
 
 
 class HistoryStore:
@@ -315,39 +289,6 @@ class HistoryStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def open_store(path: Path) -> HistoryStore:
-    """Open (and create) the history at ``path``, creating its directory 0700.
-
-    A file SQLite cannot read (not a database, or corrupt where opening looks) is moved aside
-    (``history.sqlite3.unreadable-<time>``, see :func:`move_aside`) and a new one started, so the app keeps
-    recording; the new store's :attr:`HistoryStore.moved_aside` says so, for the person to be told. A file
-    from a newer version raises :class:`HistoryError`.
-    """
-    ensure_data_dir(path.parent)
-    try:
-        return HistoryStore(path)
-    except HistoryError as exc:
-        if not exc.unreadable:
-            raise
-        aside = move_aside(path)
-        log.error("history: %s; moved it to %s and started a new one", exc, aside.name)
-        store = HistoryStore(path)
-        store.moved_aside = (aside, str(exc.__cause__ or exc))
-        return store
-
-
-def move_aside(path: Path) -> Path:
-    """Rename the history at ``path`` (with its ``-wal`` and ``-shm``) to ``<name>.unreadable-<UTC time>``,
-    kept for whoever wants to look at it; returns the new path of the main file. Close it first."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        source = path.with_name(path.name + suffix)
-        if source.exists():
-            source.replace(aside.with_name(aside.name + suffix))
-    return aside
 
 
 def is_unreadable(exc: BaseException) -> bool:

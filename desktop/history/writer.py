@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from desktop.feed.events import FeedEvent
+from desktop.history.files import open_store
 from desktop.history.keeper import HistoryNotice, StoreKeeper
-from desktop.history.store import HistoryStore, open_store
+from desktop.history.store import HistoryStore
 
 __all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_MAX_BATCH", "RETRY_DELAYS", "HistoryNotice", "HistoryWriter", "WriterStats"]
 

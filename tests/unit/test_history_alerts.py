@@ -16,7 +16,7 @@ from support.alert_timelines import T0, event
 from desktop.alerts import AlertDetector
 from desktop.feed.events import normalise
 from desktop.history.export import run_export
-from desktop.history.store import history_path, open_store
+from desktop.history.files import history_path, open_store
 
 CHANNEL = "private-login-feed"
 

@@ -13,7 +13,7 @@ import pytest
 from desktop.feed.events import FeedEvent, normalise, to_json_dict
 from desktop.feed.serialise import CSV_COLUMNS, csv_row, jsonl_line, spreadsheet_safe
 from desktop.history.export import run_export, write_export
-from desktop.history.store import history_path, open_store
+from desktop.history.files import history_path, open_store
 from desktop.pusher.core import ChannelEvent
 from desktop.tail import _json_encoder
 

@@ -16,15 +16,9 @@ from support.payloads import login_payload
 
 from desktop.feed.events import FeedEvent, format_utc, normalise
 from desktop.feed.serialise import encode_data
+from desktop.history.files import history_path, open_store
 from desktop.history.rows import decode_data
-from desktop.history.store import (
-    SCHEMA_VERSION,
-    HistoryError,
-    HistoryStore,
-    history_path,
-    open_store,
-    parse_since,
-)
+from desktop.history.store import SCHEMA_VERSION, HistoryError, HistoryStore, parse_since
 
 CHANNEL = "private-login-feed"
 T0 = 1_795_237_262.123  # 2026-11-21T05:01:02.123Z

@@ -13,7 +13,8 @@ import pytest
 from support.waiting import wait_until
 
 from desktop.feed.events import FeedEvent, normalise
-from desktop.history.store import HistoryStore, history_path, open_store
+from desktop.history.files import history_path, open_store
+from desktop.history.store import HistoryStore
 from desktop.history.writer import HistoryNotice, HistoryWriter
 
 CHANNEL = "private-login-feed"
