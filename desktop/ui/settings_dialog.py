@@ -120,22 +120,32 @@ class SettingsDialog(QDialog):
         self.fields[key] = edit
         return edit
 
+    def _number(self, key: str, value: float, low: float, high: float, suffix: str = "", *,
+                special: str = "") -> QSpinBox | QDoubleSpinBox:
+        """A spin box for ``key``: whole numbers when ``low`` is an int, else decimals; ``special`` names ``low``."""
+        box: QSpinBox | QDoubleSpinBox = QSpinBox() if isinstance(low, int) else QDoubleSpinBox()
+        box.setRange(low, high)  # type: ignore[arg-type]
+        box.setSuffix(suffix)
+        box.setSpecialValueText(special)
+        box.setValue(value)  # type: ignore[arg-type]
+        self.fields[key] = box
+        return box
+
+    def _check(self, key: str, text: str, checked: bool) -> QCheckBox:
+        box = QCheckBox(text)
+        box.setChecked(checked)
+        self.fields[key] = box
+        return box
+
     def _pusher_tab(self, pusher: PusherConfig) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("App key", self._line("pusher.key", pusher.key, "required"))
         form.addRow("Cluster", self._line("pusher.cluster", pusher.cluster, "mt1"))
         form.addRow("Host", self._line("pusher.host", pusher.host, "ws-<cluster>.pusher.com"))
-        port = QSpinBox()
-        port.setRange(0, 65535)
-        port.setSpecialValueText("default (443 with TLS, 80 without)")
-        port.setValue(pusher.port or 0)
-        self.fields["pusher.port"] = port
-        form.addRow("Port", port)
-        tls = QCheckBox("Use TLS (wss://)")
-        tls.setChecked(pusher.tls)
-        self.fields["pusher.tls"] = tls
-        form.addRow("", tls)
+        form.addRow("Port", self._number("pusher.port", pusher.port or 0, 0, 65535,
+                                         special="default (443 with TLS, 80 without)"))
+        form.addRow("", self._check("pusher.tls", "Use TLS (wss://)", pusher.tls))
         form.addRow("App id", self._line("pusher.app_id", pusher.app_id, "for the HTTP API"))
         form.addRow("App secret", self._line("secret.pusher", "", "stored in the OS keyring; empty keeps it",
                                              secret=True))
@@ -167,12 +177,7 @@ class SettingsDialog(QDialog):
                                                 "https://…/pusher/user-auth"))
         form.addRow("Extra headers", self._line("authorization.headers", format_headers(authz.headers),
                                                 "Name: value; Other-Name: value"))
-        timeout = QDoubleSpinBox()
-        timeout.setRange(1.0, 120.0)
-        timeout.setSuffix(" s")
-        timeout.setValue(authz.timeout)
-        self.fields["authorization.timeout"] = timeout
-        form.addRow("Endpoint timeout", timeout)
+        form.addRow("Endpoint timeout", self._number("authorization.timeout", authz.timeout, 1.0, 120.0, " s"))
         form.addRow(QLabel("Auth0 (device-code sign-in)"))
         form.addRow("Domain", self._line("auth0.domain", auth0.domain, "example.eu.auth0.com"))
         form.addRow("Issuer", self._line("auth0.issuer", auth0.issuer, "or any OpenID provider URL"))
@@ -203,27 +208,15 @@ class SettingsDialog(QDialog):
         form.addRow("Permission", self._line("authserver.permission", authserver.permission))
         form.addRow("Allowed client ids", self._line("authserver.allowed_client_ids",
                                                      ", ".join(authserver.allowed_client_ids), "any application"))
-        rate = QDoubleSpinBox()
-        rate.setRange(0.1, 100_000.0)
-        rate.setSuffix(" per minute per user")
-        rate.setValue(authserver.rate_limit)
-        self.fields["authserver.rate_limit"] = rate
-        form.addRow("Request limit", rate)
-        for key, label, value, top in (("rate_burst", "Request burst", authserver.rate_burst, 10_000),
-                                       ("max_connections", "Most connections", authserver.max_connections, 100_000)):
-            box = QSpinBox()
-            box.setRange(1, top)
-            box.setValue(value)
-            self.fields[f"authserver.{key}"] = box
-            form.addRow(label, box)
+        form.addRow("Request limit", self._number("authserver.rate_limit", authserver.rate_limit, 0.1, 100_000.0,
+                                                  " per minute per user"))
+        form.addRow("Request burst", self._number("authserver.rate_burst", authserver.rate_burst, 1, 10_000))
+        form.addRow("Most connections", self._number("authserver.max_connections", authserver.max_connections,
+                                                     1, 100_000))
         form.addRow("Tenant-log database", self._line("authserver.database", authserver.database,
                                                       "tenant-log.sqlite3 in the data folder"))
-        keep = QSpinBox()
-        keep.setRange(1, 3650)
-        keep.setSuffix(" days")
-        keep.setValue(authserver.retention_days)
-        self.fields["authserver.retention_days"] = keep
-        form.addRow("Keep the tenant log for", keep)
+        form.addRow("Keep the tenant log for", self._number("authserver.retention_days", authserver.retention_days,
+                                                            1, 3650, " days"))
         form.addRow(QLabel("Catch-up from Auth0 (Management API; the secret from the environment or keyring)"))
         form.addRow("Tenant domain", self._line("auth0_management.domain", management.domain, "example.eu.auth0.com"))
         form.addRow("Client id", self._line("auth0_management.client_id", management.client_id))
@@ -234,24 +227,15 @@ class SettingsDialog(QDialog):
     def _app_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        notify = QCheckBox("Show a desktop notification for each signup")
-        notify.setChecked(self._prefs.value("notifications/signups", True, type=bool))
-        self.fields["app.notify"] = notify
-        form.addRow("", notify)
-        blocks = QCheckBox("… and for blocks and breached passwords (from the tenant log)")
-        blocks.setChecked(self._prefs.value("notifications/blocks", True, type=bool))
-        self.fields["app.notify_blocks"] = blocks
-        form.addRow("", blocks)
-        alerts = QCheckBox("… and for each new alert (credential stuffing, brute force, impossible travel …)")
-        alerts.setChecked(self._prefs.value("notifications/alerts", True, type=bool))
-        self.fields["app.notify_alerts"] = alerts
-        form.addRow("", alerts)
-        retention = QSpinBox()
-        retention.setRange(1, 3650)
-        retention.setSuffix(" days")
-        retention.setValue(int(self._prefs.value("history/retention_days", 30)))
-        self.fields["app.retention"] = retention
-        form.addRow("Keep history for", retention)
+        prefs = self._prefs
+        for key, pref, text in (
+                ("app.notify", "signups", "Show a desktop notification for each signup"),
+                ("app.notify_blocks", "blocks", "… and for blocks and breached passwords (from the tenant log)"),
+                ("app.notify_alerts", "alerts",
+                 "… and for each new alert (credential stuffing, brute force, impossible travel …)")):
+            form.addRow("", self._check(key, text, prefs.value(f"notifications/{pref}", True, type=bool)))
+        form.addRow("Keep history for", self._number("app.retention", int(prefs.value("history/retention_days", 30)),
+                                                     1, 3650, " days"))
         return page
 
     # -- saving -----------------------------------------------------------------------------------------
