@@ -44,9 +44,9 @@ class SignInDialog(QDialog):
         self._finished = False
 
         self._create_widgets()
-        self.pages.addWidget(self._starting_page())
+        self.pages.addWidget(_centred(self.status))
         self.pages.addWidget(self._code_page())
-        self.pages.addWidget(self._outcome_page())
+        self.pages.addWidget(_centred(self.outcome))
         buttons = QHBoxLayout()
         buttons.addWidget(self.retry_button)
         buttons.addStretch(1)
@@ -97,14 +97,6 @@ class SignInDialog(QDialog):
         self.outcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
 
-    def _starting_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addStretch(1)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        return page
-
     def _code_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -127,14 +119,6 @@ class SignInDialog(QDialog):
         row.addWidget(self.open_button)
         row.addStretch(1)
         layout.addLayout(row)
-        return page
-
-    def _outcome_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addStretch(1)
-        layout.addWidget(self.outcome)
-        layout.addStretch(1)
         return page
 
     def _connect_signals(self) -> None:
@@ -210,3 +194,13 @@ class SignInDialog(QDialog):
 
     def _open_browser(self) -> None:
         QDesktopServices.openUrl(QUrl(self._complete_url or self._url))
+
+
+def _centred(widget: QWidget) -> QWidget:
+    """A page showing ``widget`` alone, in the middle (the starting and the outcome pages)."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.addStretch(1)
+    layout.addWidget(widget)
+    layout.addStretch(1)
+    return page
