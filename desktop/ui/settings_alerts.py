@@ -11,16 +11,17 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel, QWidget
 
 from desktop.alerts.config import AlertsConfig
+from desktop.ui.settings_fields import Fields
 
 __all__ = ["alerts_config", "alerts_tab"]
 
 _PREFIX = "alerts."
 
 
-def alerts_tab(config: AlertsConfig, widgets: dict[str, QWidget]) -> QWidget:
+def alerts_tab(config: AlertsConfig, widgets: Fields) -> QWidget:
     """The tab; each field goes into ``widgets`` as ``alerts.<key>``."""
     page = QWidget()
     form = QFormLayout(page)
@@ -30,26 +31,17 @@ def alerts_tab(config: AlertsConfig, widgets: dict[str, QWidget]) -> QWidget:
     for spec in fields(AlertsConfig):
         value = getattr(config, spec.name)
         doc = spec.metadata["doc"]
+        key = _PREFIX + spec.name
         widget: QWidget
         if isinstance(spec.default, bool):
-            box = QCheckBox(doc[:1].upper() + doc[1:])
-            box.setChecked(bool(value))
-            widget = box
+            widget = widgets.check(key, doc[:1].upper() + doc[1:], bool(value))
         elif isinstance(spec.default, int):
-            count = QSpinBox()
-            count.setRange(int(spec.metadata["low"]), int(min(spec.metadata["high"], 2**31 - 1)))
-            count.setValue(int(value))
-            count.setToolTip(doc)
-            widget = count
+            widget = widgets.number(key, int(value), int(spec.metadata["low"]),
+                                    int(min(spec.metadata["high"], 2**31 - 1)), tip=doc)
         else:
-            number = QDoubleSpinBox()
-            number.setDecimals(1)
-            number.setRange(float(spec.metadata["low"]), float(spec.metadata["high"]))
-            number.setValue(float(value))
-            number.setToolTip(doc)
-            widget = number
-        widget.setObjectName(_PREFIX + spec.name)
-        widgets[_PREFIX + spec.name] = widget
+            widget = widgets.number(key, float(value), float(spec.metadata["low"]), float(spec.metadata["high"]),
+                                    decimals=1, tip=doc)
+        widget.setObjectName(key)
         form.addRow("" if isinstance(widget, QCheckBox) else spec.name.replace("_", " ").capitalize(), widget)
     return page
 

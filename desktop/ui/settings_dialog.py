@@ -12,15 +12,10 @@ import re
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLabel,
-    QLineEdit,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -41,28 +36,8 @@ from desktop.config_schema import (
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
 from desktop.ui.settings_alerts import alerts_config, alerts_tab
+from desktop.ui.settings_fields import Fields, format_headers, optional, parse_headers
 from desktop.util.tasks import run_task
-
-
-def format_headers(headers: dict[str, str]) -> str:
-    return "; ".join(f"{name}: {value}" for name, value in headers.items())
-
-
-def parse_headers(text: str) -> dict[str, str]:
-    """``Name: value; Other: value`` -> a dict; a part without a colon is a ConfigError naming it."""
-    headers: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, colon, value = part.partition(":")
-        if not colon or not name.strip():
-            raise ConfigError(f"[authorization] headers: expected 'Name: value' separated by ';', got {part!r}")
-        headers[name.strip()] = value.strip()
-    return headers
-
-
-def _opt(text: str) -> str | None:
-    text = text.strip()
-    return text or None
-
 
 CATCH_UP_NOTES = {
     "local": "Local mode has no server to ask: events published while this window was closed or offline are "
@@ -85,7 +60,7 @@ class SettingsDialog(QDialog):
         self._config = config
         self._prefs = prefs
         self._secrets = secrets or SecretStore(os.environ)
-        self.fields: dict[str, QWidget] = {}
+        self.fields = Fields()
         tabs = QTabWidget()
         tabs.addTab(self._pusher_tab(config.pusher), "Pusher")
         tabs.addTab(self._authorization_tab(config.authorization, config.auth0), "Sign-in && authorization")
@@ -112,55 +87,29 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     # -- tabs -------------------------------------------------------------------------------------------
-    def _line(self, key: str, value: str | None, placeholder: str = "", *, secret: bool = False) -> QLineEdit:
-        edit = QLineEdit(value or "")
-        edit.setPlaceholderText(placeholder)
-        if secret:
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.fields[key] = edit
-        return edit
-
-    def _number(self, key: str, value: float, low: float, high: float, suffix: str = "", *,
-                special: str = "") -> QSpinBox | QDoubleSpinBox:
-        """A spin box for ``key``: whole numbers when ``low`` is an int, else decimals; ``special`` names ``low``."""
-        box: QSpinBox | QDoubleSpinBox = QSpinBox() if isinstance(low, int) else QDoubleSpinBox()
-        box.setRange(low, high)  # type: ignore[arg-type]
-        box.setSuffix(suffix)
-        box.setSpecialValueText(special)
-        box.setValue(value)  # type: ignore[arg-type]
-        self.fields[key] = box
-        return box
-
-    def _check(self, key: str, text: str, checked: bool) -> QCheckBox:
-        box = QCheckBox(text)
-        box.setChecked(checked)
-        self.fields[key] = box
-        return box
-
     def _pusher_tab(self, pusher: PusherConfig) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        form.addRow("App key", self._line("pusher.key", pusher.key, "required"))
-        form.addRow("Cluster", self._line("pusher.cluster", pusher.cluster, "mt1"))
-        form.addRow("Host", self._line("pusher.host", pusher.host, "ws-<cluster>.pusher.com"))
-        form.addRow("Port", self._number("pusher.port", pusher.port or 0, 0, 65535,
-                                         special="default (443 with TLS, 80 without)"))
-        form.addRow("", self._check("pusher.tls", "Use TLS (wss://)", pusher.tls))
-        form.addRow("App id", self._line("pusher.app_id", pusher.app_id, "for the HTTP API"))
-        form.addRow("App secret", self._line("secret.pusher", "", "stored in the OS keyring; empty keeps it",
-                                             secret=True))
-        form.addRow("Encryption master key", self._line("secret.master", "", "base64, 32 bytes; keyring only",
-                                                        secret=True))
+        fields = self.fields
+        form.addRow("App key", fields.line("pusher.key", pusher.key, "required"))
+        form.addRow("Cluster", fields.line("pusher.cluster", pusher.cluster, "mt1"))
+        form.addRow("Host", fields.line("pusher.host", pusher.host, "ws-<cluster>.pusher.com"))
+        form.addRow("Port", fields.number("pusher.port", pusher.port or 0, 0, 65535,
+                                          special="default (443 with TLS, 80 without)"))
+        form.addRow("", fields.check("pusher.tls", "Use TLS (wss://)", pusher.tls))
+        form.addRow("App id", fields.line("pusher.app_id", pusher.app_id, "for the HTTP API"))
+        form.addRow("App secret", fields.line("secret.pusher", "", "stored in the OS keyring; empty keeps it",
+                                              secret=True))
+        form.addRow("Encryption master key", fields.line("secret.master", "", "base64, 32 bytes; keyring only",
+                                                         secret=True))
         return page
 
     def _authorization_tab(self, authz: AuthorizationConfig, auth0: Auth0Config) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        mode = QComboBox()
-        mode.addItem("Local: sign with the app secret", "local")
-        mode.addItem("Remote: ask the company's endpoint", "remote")
-        mode.setCurrentIndex(0 if authz.mode == "local" else 1)
-        self.fields["authorization.mode"] = mode
+        fields = self.fields
+        mode = fields.choice("authorization.mode", (("Local: sign with the app secret", "local"),
+                                                    ("Remote: ask the company's endpoint", "remote")), authz.mode)
         form.addRow("Channel authorization", mode)
         catch_up = QLabel()
         catch_up.setObjectName("catchUpNote")
@@ -172,70 +121,68 @@ class SettingsDialog(QDialog):
         mode.currentIndexChanged.connect(explain)
         explain()
         form.addRow("Missed events", catch_up)
-        form.addRow("Endpoint", self._line("authorization.endpoint", authz.endpoint, "https://…/pusher/auth"))
-        form.addRow("User endpoint", self._line("authorization.user_endpoint", authz.user_endpoint,
-                                                "https://…/pusher/user-auth"))
-        form.addRow("Extra headers", self._line("authorization.headers", format_headers(authz.headers),
-                                                "Name: value; Other-Name: value"))
-        form.addRow("Endpoint timeout", self._number("authorization.timeout", authz.timeout, 1.0, 120.0, " s"))
+        form.addRow("Endpoint", fields.line("authorization.endpoint", authz.endpoint, "https://…/pusher/auth"))
+        form.addRow("User endpoint", fields.line("authorization.user_endpoint", authz.user_endpoint,
+                                                 "https://…/pusher/user-auth"))
+        form.addRow("Extra headers", fields.line("authorization.headers", format_headers(authz.headers),
+                                                 "Name: value; Other-Name: value"))
+        form.addRow("Endpoint timeout", fields.number("authorization.timeout", authz.timeout, 1.0, 120.0, " s"))
         form.addRow(QLabel("Auth0 (device-code sign-in)"))
-        form.addRow("Domain", self._line("auth0.domain", auth0.domain, "example.eu.auth0.com"))
-        form.addRow("Issuer", self._line("auth0.issuer", auth0.issuer, "or any OpenID provider URL"))
-        form.addRow("Client id", self._line("auth0.client_id", auth0.client_id))
-        form.addRow("Audience", self._line("auth0.audience", auth0.audience, "https://…/api"))
-        form.addRow("Scope", self._line("auth0.scope", auth0.scope))
+        form.addRow("Domain", fields.line("auth0.domain", auth0.domain, "example.eu.auth0.com"))
+        form.addRow("Issuer", fields.line("auth0.issuer", auth0.issuer, "or any OpenID provider URL"))
+        form.addRow("Client id", fields.line("auth0.client_id", auth0.client_id))
+        form.addRow("Audience", fields.line("auth0.audience", auth0.audience, "https://…/api"))
+        form.addRow("Scope", fields.line("auth0.scope", auth0.scope))
         return page
 
     def _channels_tab(self, feed: FeedConfig, chat: ChatConfig, authserver: AuthServerConfig,
                       management: Auth0ManagementConfig) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        form.addRow("Feed channel", self._line("feed.channel", feed.channel))
-        form.addRow("Tenant log", self._line("feed.events_endpoint", feed.events_endpoint,
-                                             "default: /events next to the endpoint's /pusher/auth"))
-        form.addRow("Chat channel", self._line("chat.channel", chat.channel))
-        form.addRow("Chat event", self._line("chat.event", chat.event))
-        send = QComboBox()
-        send.addItem("Through the message endpoint", "endpoint")
-        send.addItem("As client events", "client-events")
-        send.setCurrentIndex(0 if chat.send == "endpoint" else 1)
-        self.fields["chat.send"] = send
-        form.addRow("Send messages", send)
-        form.addRow("Message endpoint", self._line("chat.message_endpoint", chat.message_endpoint,
-                                                   "https://…/message"))
-        form.addRow("Presence channel", self._line("chat.presence_channel", chat.presence_channel))
+        fields = self.fields
+        form.addRow("Feed channel", fields.line("feed.channel", feed.channel))
+        form.addRow("Tenant log", fields.line("feed.events_endpoint", feed.events_endpoint,
+                                              "default: /events next to the endpoint's /pusher/auth"))
+        form.addRow("Chat channel", fields.line("chat.channel", chat.channel))
+        form.addRow("Chat event", fields.line("chat.event", chat.event))
+        form.addRow("Send messages", fields.choice("chat.send", (("Through the message endpoint", "endpoint"),
+                                                                 ("As client events", "client-events")), chat.send))
+        form.addRow("Message endpoint", fields.line("chat.message_endpoint", chat.message_endpoint,
+                                                    "https://…/message"))
+        form.addRow("Presence channel", fields.line("chat.presence_channel", chat.presence_channel))
         form.addRow(QLabel("Server (login-feed server)"))
-        form.addRow("Permission", self._line("authserver.permission", authserver.permission))
-        form.addRow("Allowed client ids", self._line("authserver.allowed_client_ids",
-                                                     ", ".join(authserver.allowed_client_ids), "any application"))
-        form.addRow("Request limit", self._number("authserver.rate_limit", authserver.rate_limit, 0.1, 100_000.0,
-                                                  " per minute per user"))
-        form.addRow("Request burst", self._number("authserver.rate_burst", authserver.rate_burst, 1, 10_000))
-        form.addRow("Most connections", self._number("authserver.max_connections", authserver.max_connections,
-                                                     1, 100_000))
-        form.addRow("Tenant-log database", self._line("authserver.database", authserver.database,
-                                                      "tenant-log.sqlite3 in the data folder"))
-        form.addRow("Keep the tenant log for", self._number("authserver.retention_days", authserver.retention_days,
-                                                            1, 3650, " days"))
+        form.addRow("Permission", fields.line("authserver.permission", authserver.permission))
+        form.addRow("Allowed client ids", fields.line("authserver.allowed_client_ids",
+                                                      ", ".join(authserver.allowed_client_ids), "any application"))
+        form.addRow("Request limit", fields.number("authserver.rate_limit", authserver.rate_limit, 0.1, 100_000.0,
+                                                   " per minute per user"))
+        form.addRow("Request burst", fields.number("authserver.rate_burst", authserver.rate_burst, 1, 10_000))
+        form.addRow("Most connections", fields.number("authserver.max_connections", authserver.max_connections,
+                                                      1, 100_000))
+        form.addRow("Tenant-log database", fields.line("authserver.database", authserver.database,
+                                                       "tenant-log.sqlite3 in the data folder"))
+        form.addRow("Keep the tenant log for", fields.number("authserver.retention_days", authserver.retention_days,
+                                                             1, 3650, " days"))
         form.addRow(QLabel("Catch-up from Auth0 (Management API; the secret from the environment or keyring)"))
-        form.addRow("Tenant domain", self._line("auth0_management.domain", management.domain, "example.eu.auth0.com"))
-        form.addRow("Client id", self._line("auth0_management.client_id", management.client_id))
-        form.addRow("Audience", self._line("auth0_management.audience", management.audience,
-                                           "https://<domain>/api/v2/"))
+        form.addRow("Tenant domain", fields.line("auth0_management.domain", management.domain, "example.eu.auth0.com"))
+        form.addRow("Client id", fields.line("auth0_management.client_id", management.client_id))
+        form.addRow("Audience", fields.line("auth0_management.audience", management.audience,
+                                            "https://<domain>/api/v2/"))
         return page
 
     def _app_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
+        fields = self.fields
         prefs = self._prefs
         for key, pref, text in (
                 ("app.notify", "signups", "Show a desktop notification for each signup"),
                 ("app.notify_blocks", "blocks", "… and for blocks and breached passwords (from the tenant log)"),
                 ("app.notify_alerts", "alerts",
                  "… and for each new alert (credential stuffing, brute force, impossible travel …)")):
-            form.addRow("", self._check(key, text, prefs.value(f"notifications/{pref}", True, type=bool)))
-        form.addRow("Keep history for", self._number("app.retention", int(prefs.value("history/retention_days", 30)),
-                                                     1, 3650, " days"))
+            form.addRow("", fields.check(key, text, prefs.value(f"notifications/{pref}", True, type=bool)))
+        form.addRow("Keep history for", fields.number("app.retention", int(prefs.value("history/retention_days", 30)),
+                                                      1, 3650, " days"))
         return page
 
     # -- saving -----------------------------------------------------------------------------------------
@@ -245,22 +192,23 @@ class SettingsDialog(QDialog):
         port = f["pusher.port"].value()  # type: ignore[attr-defined]
         return dataclasses.replace(
             self._config,
-            pusher=PusherConfig(key=text("pusher.key").strip(), cluster=_opt(text("pusher.cluster")),
-                                host=_opt(text("pusher.host")), port=port or None,
-                                tls=f["pusher.tls"].isChecked(), app_id=_opt(text("pusher.app_id"))),  # type: ignore[attr-defined]
+            pusher=PusherConfig(key=text("pusher.key").strip(), cluster=optional(text("pusher.cluster")),
+                                host=optional(text("pusher.host")), port=port or None,
+                                tls=f["pusher.tls"].isChecked(), app_id=optional(text("pusher.app_id"))),  # type: ignore[attr-defined]
             authorization=AuthorizationConfig(
                 mode=f["authorization.mode"].currentData(),  # type: ignore[attr-defined]
-                endpoint=_opt(text("authorization.endpoint")), user_endpoint=_opt(text("authorization.user_endpoint")),
+                endpoint=optional(text("authorization.endpoint")),
+                user_endpoint=optional(text("authorization.user_endpoint")),
                 headers=parse_headers(text("authorization.headers")),
                 timeout=f["authorization.timeout"].value()),  # type: ignore[attr-defined]
-            auth0=Auth0Config(domain=_opt(text("auth0.domain")), issuer=_opt(text("auth0.issuer")),
-                              client_id=_opt(text("auth0.client_id")), audience=_opt(text("auth0.audience")),
+            auth0=Auth0Config(domain=optional(text("auth0.domain")), issuer=optional(text("auth0.issuer")),
+                              client_id=optional(text("auth0.client_id")), audience=optional(text("auth0.audience")),
                               scope=text("auth0.scope").strip() or Auth0Config().scope),
             feed=FeedConfig(channel=text("feed.channel").strip(),
-                            events_endpoint=_opt(text("feed.events_endpoint"))),
+                            events_endpoint=optional(text("feed.events_endpoint"))),
             chat=ChatConfig(channel=text("chat.channel").strip(), event=text("chat.event").strip(),
                             send=f["chat.send"].currentData(),  # type: ignore[attr-defined]
-                            message_endpoint=_opt(text("chat.message_endpoint")),
+                            message_endpoint=optional(text("chat.message_endpoint")),
                             presence_channel=text("chat.presence_channel").strip()),
             authserver=dataclasses.replace(  # keys without a field here keep their loaded values
                 self._config.authserver, permission=text("authserver.permission").strip(),
@@ -268,11 +216,11 @@ class SettingsDialog(QDialog):
                 rate_limit=f["authserver.rate_limit"].value(),  # type: ignore[attr-defined]
                 rate_burst=f["authserver.rate_burst"].value(),  # type: ignore[attr-defined]
                 max_connections=f["authserver.max_connections"].value(),  # type: ignore[attr-defined]
-                database=_opt(text("authserver.database")),
+                database=optional(text("authserver.database")),
                 retention_days=f["authserver.retention_days"].value()),  # type: ignore[attr-defined]
-            auth0_management=Auth0ManagementConfig(domain=_opt(text("auth0_management.domain")),
-                                                   client_id=_opt(text("auth0_management.client_id")),
-                                                   audience=_opt(text("auth0_management.audience"))),
+            auth0_management=Auth0ManagementConfig(domain=optional(text("auth0_management.domain")),
+                                                   client_id=optional(text("auth0_management.client_id")),
+                                                   audience=optional(text("auth0_management.audience"))),
             alerts=alerts_config(f),
         )
 
