@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from desktop.auth.common import AuthError, check_url, optional_seconds, optional_str, require_str
 from desktop.auth.tokens import TokenResponse, TokenResponseError, parse_token_response
+from desktop.util.backoff import doubling
 from desktop.util.text import clean_text
 
 __all__ = [
@@ -193,7 +194,7 @@ class DeviceFlow:
         """No usable answer (timeout, connection refused): back off, doubling the wait each time in a row."""
         self._check_running()
         self._network_errors += 1
-        wait = min(self._interval * 2**self._network_errors, MAX_BACKOFF)
+        wait = doubling(self._interval, self._network_errors, MAX_BACKOFF)
         self.next_poll_at = now + max(wait, self._interval)
         return Pending(self.next_poll_at)
 

@@ -6,6 +6,7 @@ import random
 
 from desktop.pusher.protocol import CloseAction
 from desktop.pusher.types import Options
+from desktop.util.backoff import doubling
 
 
 def retry_delay(options: Options, action: CloseAction, code: int | None, attempts: int,
@@ -21,7 +22,7 @@ def retry_delay(options: Options, action: CloseAction, code: int | None, attempt
     """
     if attempts == 0 and action in (CloseAction.RETRY, CloseAction.TLS_ONLY):
         return 0.0
-    ceiling = min(options.backoff_cap, options.backoff_base * (2 ** min(attempts, 16)))
+    ceiling = doubling(options.backoff_base, attempts, options.backoff_cap)
     delay = rng.uniform(ceiling / 2, ceiling)
     if code is not None and 4100 <= code <= 4199:
         delay = max(1.0, delay)

@@ -25,6 +25,7 @@ from desktop.signing.pusher_http import (
     prepare_data,
 )
 from desktop.simulate.people import Event
+from desktop.util.backoff import doubling
 
 __all__ = ["MAX_BATCH", "ChannelEncryptor", "PublishFailed", "PublishRefused", "Publisher", "encode_batch"]
 
@@ -80,7 +81,8 @@ class Publisher:
                 reason = exc.args[0] if exc.status is None else f"HTTP {exc.status}{_says(exc)}"
                 if attempt >= self.retries:
                     raise PublishFailed(reason) from None
-                delay = exc.retry_after if exc.retry_after is not None else self.backoff * 2**attempt
+                delay = exc.retry_after if exc.retry_after is not None else doubling(self.backoff, attempt,
+                                                                                     self.max_backoff)
                 attempt += 1
                 if self.stop.wait(min(delay, self.max_backoff)):
                     raise PublishFailed(f"{reason} (not retried: stopping)") from None

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from desktop.tenantlog.body import MAX_LOG_ID_CHARS
+from desktop.util.backoff import doubling
 from desktop.util.text import clean_text
 
 __all__ = [
@@ -115,7 +116,7 @@ class CheckpointPager:
         headers = {k.lower(): v for k, v in headers.items()}
         if status == 429:
             self._throttled += 1
-            floor = min(self.max_wait, self.min_wait * 2 ** (self._throttled - 1))
+            floor = doubling(self.min_wait, self._throttled - 1, self.max_wait)
             return Step(wait=rate_limit_wait(headers, now, floor, self.max_wait), throttled=True)
         self._throttled = 0
         if status == 401:
@@ -127,7 +128,7 @@ class CheckpointPager:
             self._failed += 1
             if self._failed > self.retries:
                 raise ManagementError(f"{WHAT} failed {self._failed} times in a row (HTTP {status})", status)
-            return Step(wait=min(self.max_wait, self.min_wait * 2 ** (self._failed - 1)))
+            return Step(wait=doubling(self.min_wait, self._failed - 1, self.max_wait))
         if status != 200:
             raise ManagementError(f"{WHAT} refused the logs request (HTTP {status}){_detail(body)}", status)
         self._failed = self._refused = 0

@@ -29,6 +29,7 @@ import orjson
 
 from desktop.signing.pusher_http import MAX_BATCH_EVENTS, TriggerError
 from desktop.tenantlog.store import EventStore
+from desktop.util.backoff import doubling
 
 __all__ = ["EVENT_NAME", "Publisher", "backoff_delay"]
 
@@ -43,7 +44,7 @@ SendBatch = Callable[[Sequence[tuple[str, str, str]]], None]
 
 def backoff_delay(failures: int, first: float = 0.5, most: float = 30.0) -> float:
     """Seconds to wait after ``failures`` failed attempts in a row (1, 2, ...)."""
-    return min(most, first * 2 ** max(0, failures - 1))
+    return doubling(first, failures - 1, most)
 
 
 class Publisher:
