@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -120,3 +121,33 @@ def soketi_cluster(redis_server: RedisServer) -> Iterator[list[Soketi]]:
     finally:
         for node in nodes:
             node.close()
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_freed_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For tests with Qt objects (``qtbot``/``qapp``): no automatic garbage collection while the test runs, and
+    everything it left behind freed at its end, on the GUI thread.
+
+    A widget whose Python wrapper sits in a reference cycle is destroyed by whoever runs the cyclic collector
+    next: an engine or writer thread (Qt objects destroyed off their thread crash), or the GUI thread in the
+    middle of a paint event of a later test (the likely cause of a segfault in ``QPainter::fillRect`` seen once).
+    The app itself keeps its window out of the collector's sight (``desktop.ui.startup.tune_gc``); a test run
+    must too. The collector's settings (which ``tune_gc`` changes for the whole process) are put back.
+    """
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    enabled, threshold = gc.isenabled(), gc.get_threshold()
+    gc.disable()
+    try:
+        yield
+    finally:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # qtbot's closed widgets
+        gc.unfreeze()
+        gc.collect()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.set_threshold(*threshold)
+        if enabled:
+            gc.enable()

@@ -19,6 +19,7 @@ from support.logstream_server import LogStreamServer
 from support.oidc_provider import OidcProvider
 from support.signin_helpers import sign_in_once
 from support.soketi import APP_KEY, Soketi
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 CHANNEL = "private-login-feed"
@@ -94,14 +95,17 @@ def test_tail_prints_what_it_missed_while_unplugged_once(tmp_path: Path, oidc_pr
         tail.wait_for_stderr("connection lost")
         post(server, range(5, 9))  # missed: tail's network is cut
         cable.plug()
-        tail.wait_for_stderr("reconnected")
+        tail.wait_for_stderr("reconnected", timeout=30)
+        # Reconnected is not subscribed yet: events published in between are missed for good without catch-up.
+        wait_until(lambda: sum(f"subscribed to {CHANNEL}" in line for line in tail.stderr_lines) >= 2, 30,
+                   message=tail.describe)
         if catch_up:
-            tail.wait_for_stderr("caught up 4 events missed while offline")
+            tail.wait_for_stderr("caught up 4 events missed while offline", timeout=30)
         post(server, range(9, 11))
         wanted = 8 if catch_up else 4
-        tail.wait_for_stdout_lines(wanted)
+        tail.wait_for_stdout_lines(wanted, timeout=30)
         tail.send_signal(signal.SIGTERM)
-        assert tail.wait(10) == 0, tail.describe()
+        assert tail.wait(30) == 0, tail.describe()
 
     missed = [f"log-{n:03d}" for n in range(5, 9)] if catch_up else []
     assert sorted(log_ids(tail)) == sorted(["log-003", "log-004", *missed, "log-009", "log-010"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 30.0  # generous: only a test that fails waits this long, and CI machines are loaded
 POLL_INTERVAL = 0.01
 
 

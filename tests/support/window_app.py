@@ -22,7 +22,7 @@ from desktop.feed.events import FeedEvent
 from desktop.pusher.client import PusherClient
 from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 
-WAIT_MS = 10_000
+WAIT_MS = 30_000  # generous: only a failing test waits this long, and CI machines are loaded
 FEED_CHANNEL = "private-login-feed"
 SECRET_ENV = "LOGIN_FEED_PUSHER_SECRET"
 
