@@ -149,7 +149,7 @@ def test_detail_pane(qtbot) -> None:
     detail.copy_button.click()
     assert QGuiApplication.clipboard().text() == text
     assert detail.copy_button.text() == "Copied"
-    qtbot.waitUntil(lambda: detail.copy_button.text() == "Copy", timeout=3000)
+    qtbot.waitUntil(lambda: detail.copy_button.text() == "Copy", timeout=10_000)
     detail.set_event(None)
     assert detail.text.toPlainText() == ""
 
@@ -229,7 +229,7 @@ def test_toolbar_filters(panel: FeedPanel) -> None:
 
 def test_counters_follow_the_stats(panel: FeedPanel, qtbot) -> None:
     panel.add_events([ev(1, "signup"), ev(2), ev(3), ev(4, at=format_utc(NOW - 7200))])
-    qtbot.waitUntil(lambda: panel.counter_labels["login_hour"].text() == "2", timeout=2000)
+    qtbot.waitUntil(lambda: panel.counter_labels["login_hour"].text() == "2", timeout=10_000)
     assert panel.counter_labels["signup_hour"].text() == "1"
     assert panel.counter_labels["login_today"].text() == "3"
     assert panel.counter_labels["signup_today"].text() == "1"

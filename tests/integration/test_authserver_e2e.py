@@ -288,7 +288,7 @@ def test_the_command_serves_and_stops_on_sigterm(
         started = time.monotonic()
         cli.send_signal(signal.SIGTERM)
         assert cli.wait() == 0, cli.describe()
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 9  # not uvicorn's 10 s graceful-shutdown limit (a loaded machine is slow)
     output = "\n".join(cli.stderr_lines + cli.stdout_lines)
     assert "sub=auth0|demo-ada" in output
     assert ada_token not in output

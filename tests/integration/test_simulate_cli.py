@@ -94,8 +94,11 @@ def test_the_rate_is_kept(soketi: Soketi, make_client, tmp_path: Path) -> None:
     wall = time.monotonic() - started
     outcome, sent, elapsed = summary(run)
     assert (outcome, sent) == ("done", 400)
-    assert 1.5 <= elapsed <= 4.0, run.describe()  # ~1.95 s: 390 events after the first batch at 200/s
-    assert 1.5 <= wall <= 6.0  # plus the interpreter's start
+    print(f"400 events at 200/s: {elapsed:.2f} s of sending, {wall:.2f} s with the interpreter's start")
+    # ~1.95 s: 390 events after the first batch at 200/s. Never less (the rate is kept); a loaded machine may
+    # take longer, which says nothing about the rate.
+    assert elapsed >= 1.5, run.describe()
+    assert wall >= 1.5
     assert any(line.startswith("simulate: ") and " sent, 0 failed, " in line for line in run.stderr_lines)
     assert len(wait_for_feed_events(recorder, channel, 400)) == 400
 

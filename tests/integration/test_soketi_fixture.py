@@ -98,7 +98,7 @@ def test_stop_is_graceful_and_quick(fresh_soketi: Soketi) -> None:
     try:
         started = time.monotonic()
         fresh_soketi.stop()
-        assert time.monotonic() - started < 3.0
+        assert time.monotonic() - started < 8.0  # not the SIGKILL after 10 s (a loaded machine is slow to exit)
         # soketi tells its clients to reconnect at once: pusher:error 4200, then a close frame 4200.
         ws.settimeout(5)
         frame = json.loads(ws.recv())
