@@ -152,7 +152,7 @@ def _received_for(recorder: EventRecorder, channel: str, user_ids: list[str]) ->
                 found.setdefault(ev.data["user_id"], ev)
         return found
 
-    recorder_wait = time.monotonic() + 10
+    recorder_wait = time.monotonic() + 30
     while len(by_user()) < len(user_ids):
         assert time.monotonic() < recorder_wait, f"got {sorted(by_user())} of {user_ids} on {channel}"
         time.sleep(0.01)

@@ -92,7 +92,7 @@ def test_the_gui_thread_does_not_wait_for_the_endpoint(qtbot, endpoint, make_sen
     sender = make_sender(endpoint.url, lambda: TOKEN)
     started = time.monotonic()
     sender.send("m1", "hello", "Ada")
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 3  # the endpoint never answers until released: a wait would hang here
     with qtbot.waitSignal(sender.sent, timeout=SIGNAL_TIMEOUT):
         endpoint.release.set()
 

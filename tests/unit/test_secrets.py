@@ -150,5 +150,5 @@ def test_a_keyring_that_never_answers_fails_clearly_within_the_deadline(monkeypa
             store.pusher_secret("app-key")
     finally:
         ring.release()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # not the keyring's 10 s hang (room for a loaded machine)
     assert "LOGIN_FEED_PUSHER_SECRET" in str(raised.value)
