@@ -126,7 +126,7 @@ def soketi_cluster(redis_server: RedisServer) -> Iterator[list[Soketi]]:
 @pytest.fixture(autouse=True)
 def _qt_garbage_freed_on_the_gui_thread(request: pytest.FixtureRequest) -> Iterator[None]:
     """For tests with Qt objects (``qtbot``/``qapp``): no automatic garbage collection while the test runs, and
-    everything it left behind freed at its end, on the GUI thread.
+    at its end every window it left open closed and everything it left behind freed, on the GUI thread.
 
     A widget whose Python wrapper sits in a reference cycle is destroyed by whoever runs the cyclic collector
     next: an engine or writer thread (Qt objects destroyed off their thread crash), or the GUI thread in the
@@ -138,12 +138,16 @@ def _qt_garbage_freed_on_the_gui_thread(request: pytest.FixtureRequest) -> Itera
         yield
         return
     from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
 
     enabled, threshold = gc.isenabled(), gc.get_threshold()
     gc.disable()
     try:
         yield
     finally:
+        for widget in QApplication.topLevelWidgets():
+            if widget.isVisible():  # left open, it would go on painting (its timers too) during later tests
+                widget.close()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # qtbot's closed widgets
         gc.unfreeze()
         gc.collect()
