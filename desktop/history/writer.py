@@ -36,6 +36,7 @@ from typing import TypeVar
 
 from desktop.feed.events import FeedEvent
 from desktop.history.files import open_store
+from desktop.history.jobs import STOP, Job, Stop, drain
 from desktop.history.keeper import HistoryNotice, StoreKeeper
 from desktop.history.store import HistoryStore
 
@@ -69,21 +70,6 @@ class WriterStats:
     """The last write error, or None once writing works again."""
 
 
-class _Stop:
-    pass
-
-
-_STOP = _Stop()
-
-
-@dataclass(slots=True)
-class _Job:
-    """Something to run on the writer thread (with the store), in queue order: e.g. reading the history."""
-
-    call: Callable[[HistoryStore], object]
-    future: Future[object]
-
-
 class HistoryWriter:
     """Owns a :class:`HistoryStore` on a dedicated thread; every method is safe from any thread.
 
@@ -110,7 +96,7 @@ class HistoryWriter:
         self._prune_interval = prune_interval
         self._max_batch = max(1, max_batch)
         self._clock = clock
-        self._queue: queue.SimpleQueue[list[FeedEvent] | _Job | _Stop] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[FeedEvent] | Job | Stop] = queue.SimpleQueue()
         self._cond = threading.Condition()
         # Counters, guarded by _cond. submitted == written + dropped + pending, always.
         self._submitted = 0
@@ -183,7 +169,7 @@ class HistoryWriter:
             if self._closed:
                 future.set_exception(RuntimeError("the history is closed"))
                 return future
-            self._queue.put(_Job(function, future))  # type: ignore[arg-type]
+            self._queue.put(Job(function, future))  # type: ignore[arg-type]
         return future
 
     def recent(self, limit: int) -> Future[list[FeedEvent]]:
@@ -208,7 +194,7 @@ class HistoryWriter:
         with self._cond:
             if not self._closed:
                 self._closed = True
-                self._queue.put(_STOP)
+                self._queue.put(STOP)
         self._wake.set()
         atexit.unregister(self._at_exit)
         if threading.current_thread() is self._thread:
@@ -250,19 +236,19 @@ class HistoryWriter:
             with self._cond:
                 self._cond.notify_all()
 
-    def _handle(self, item: list[FeedEvent] | _Job | _Stop) -> bool:
+    def _handle(self, item: list[FeedEvent] | Job | Stop) -> bool:
         """Write ``item`` and whatever else is queued (up to ``max_batch`` events) in one transaction; run
         jobs in queue order. True when the stop marker was reached."""
         batch: list[FeedEvent] = []
         stopping = False
         while True:
-            if isinstance(item, _Stop):
+            if isinstance(item, Stop):
                 stopping = True
                 break
-            if isinstance(item, _Job):
+            if isinstance(item, Job):
                 self._keeper.write(batch, stopping=False)  # what was queued before the job is visible to it
                 batch = []
-                self._run_job(item)
+                item.run(self._keeper.run)
             else:
                 batch.extend(item)
             if len(batch) >= self._max_batch and not self._keeper.given_up:
@@ -273,14 +259,6 @@ class HistoryWriter:
                 break
         self._keeper.write(batch, stopping=stopping)
         return stopping
-
-    def _run_job(self, job: _Job) -> None:
-        if not job.future.set_running_or_notify_cancel():
-            return
-        try:
-            job.future.set_result(self._keeper.run(job.call))
-        except Exception as exc:
-            job.future.set_exception(exc)
 
     def _count_written(self, count: int) -> None:
         with self._cond:
@@ -302,17 +280,7 @@ class HistoryWriter:
 
     def _fail_leftovers(self) -> None:
         """After the thread ends: whatever is still queued can never be written; count it and fail jobs."""
-        lost = 0
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, _Job):
-                if item.future.set_running_or_notify_cancel():
-                    item.future.set_exception(RuntimeError("the history is closed"))
-            elif isinstance(item, list):
-                lost += len(item)
+        lost = drain(self._queue)
         with self._cond:
             self._closed = True
             if lost:
