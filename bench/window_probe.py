@@ -50,14 +50,12 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QIcon  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop import app as desktop_app  # noqa: E402
 from desktop import resources  # noqa: E402
 from desktop.config import load_config  # noqa: E402
 from desktop.log import setup_logging  # noqa: E402
-from desktop.ui.startup import tune_gc  # noqa: E402
+from desktop.ui.startup import tune_gc, window_qapp  # noqa: E402
 from desktop.util.signals import install_stop_handler, keep_python_awake  # noqa: E402
 
 HISTOGRAM_MS = 2000  # 1 ms buckets 0..1999, then one overflow bucket
@@ -288,11 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     for path in args.preload:
         runpy.run_path(str(path), run_name="__preload__")
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    qapp.setApplicationName("Login Feed")
-    qapp.setOrganizationName("login-feed")
-    qapp.setWindowIcon(QIcon(str(resources.path("icons", "login-feed.svg"))))
-    qapp.setQuitOnLastWindowClosed(True)
+    qapp = window_qapp()  # as run_window does
     data_dir = resources.data_dir(args.data_dir)
     config = load_config(args.config, os.environ)
 
