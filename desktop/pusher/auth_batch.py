@@ -3,19 +3,26 @@
 :meth:`desktop.pusher.auth.HttpAuthorizer.authorize_channels`) answers them all in one round trip and one token
 check. Elsewhere (an endpoint that answers a batch with an error or in another shape, or the local signer, which
 has nothing to save) each channel is asked alone, as always; an endpoint found not to batch is not asked again.
+
+Either way a request that may block (HTTP) runs on one of the engine's workers and its answer goes onto the
+engine's queue (:func:`submit_batch`, :func:`submit_one`): the engine thread never waits for the network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from desktop.pusher.auth import AuthorizationError, Authorizer
 from desktop.pusher.channels import AuthFailure
 from desktop.pusher.types import Authorize, Effect
 
-__all__ = ["answer_batch", "ask_one", "batchable"]
+__all__ = ["answer_batch", "ask_one", "batchable", "submit_batch", "submit_one"]
+
+Reply = Callable[[tuple[Any, ...]], None]
 
 log = logging.getLogger("desktop.pusher")
 
@@ -63,3 +70,27 @@ def ask_one(authorizer: Authorizer | None,
     except Exception as exc:  # an authorizer bug must fail the channel, not the engine
         log.exception("the authorizer failed")
         return AuthFailure(f"authorization failed: {type(exc).__name__}")
+
+
+def submit_batch(workers: Executor, authorizer: Authorizer | None, asks: list[Authorize], put: Reply) -> None:
+    """One request for ``asks`` on a worker; each channel's reply onto the engine's queue (``put``)."""
+    def run() -> None:
+        for reply in answer_batch(authorizer, asks):
+            put(reply)
+
+    with contextlib.suppress(RuntimeError):  # the pool is shut down: the engine is closing
+        workers.submit(run)
+
+
+def submit_one(workers: Executor, authorizer: Authorizer | None, ask: Callable[[Authorizer], dict[str, Any]],
+               reply: Callable[[dict[str, Any] | AuthFailure], tuple[Any, ...]], put: Reply) -> None:
+    """One authorization: on a worker when the authorizer blocks (HTTP), at once when it does not (local
+    signing); ``reply(answer)`` onto the engine's queue (``put``)."""
+    def run() -> None:
+        put(reply(ask_one(authorizer, ask)))
+
+    if authorizer is not None and authorizer.blocking:
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: the engine is closing
+            workers.submit(run)
+    else:
+        run()

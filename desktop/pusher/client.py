@@ -8,12 +8,11 @@ connects through ``on_batch`` and a queued Qt signal, never by touching widgets 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -21,9 +20,9 @@ from desktop import __version__
 from desktop.pusher import core as c
 from desktop.pusher import protocol
 from desktop.pusher.auth import Authorizer
-from desktop.pusher.auth_batch import answer_batch, ask_one, batchable
+from desktop.pusher.auth_batch import batchable, submit_batch, submit_one
 from desktop.pusher.bindings import Bindings, ChannelHandle, EventCallback
-from desktop.pusher.channels import AuthFailure, Channel
+from desktop.pusher.channels import Channel
 from desktop.pusher.core import ChannelEvent, Options, PusherCore, State, StateChanged
 from desktop.pusher.transport import Transport
 from desktop.signing.names import SERVER_TO_USER_PREFIX, is_internal_channel, validate_channel_name
@@ -78,10 +77,7 @@ class PusherClient:
         return protocol.build_url(f"{'wss' if use_tls else 'ws'}://{self._host}:{port}", self.app_key, __version__)
 
     def connect(self) -> None:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        self._call(self._core.connect)
+        self._call(self._core.connect)  # starts the engine thread on first use
 
     def disconnect(self) -> None:
         """Close the socket; channels are kept and come back with the next ``connect``."""
@@ -228,8 +224,7 @@ class PusherClient:
         reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
         self.engine_error = reason[:300]
         change = StateChanged(self._core.state, State.FAILED, f"engine stopped: {self.engine_error}")
-        for callback in list(self._state_callbacks):
-            self._safely(callback, change)
+        self._tell(self._state_callbacks, change)
 
     def _handle(self, item: tuple[Any, ...], now: float) -> None:
         kind = item[0]
@@ -259,13 +254,12 @@ class PusherClient:
             batch = batchable(self.authorizer, effects)
             for effect in effects:
                 if batch and effect is batch[0]:
-                    self._authorize_batch(batch)
+                    submit_batch(self._workers, self.authorizer, batch, self._queue.put)
                 elif not (batch and effect in batch):
                     self._apply(effect)
         if core.delivered:
             events, core.delivered = core.delivered, []
-            for callback in self._batch_callbacks:
-                self._safely(callback, events)
+            self._tell(self._batch_callbacks, events)
             self.bindings.dispatch(events)
 
     def _apply(self, effect: c.Effect) -> None:
@@ -283,45 +277,21 @@ class PusherClient:
                 if transport is not None:
                     transport.close(code, reason)
             case c.Authorize(channel, socket_id, request):
-                self._authorize(lambda a: a.authorize_channel(socket_id, channel),
-                                lambda result: ("auth", channel, request, result))
+                submit_one(self._workers, self.authorizer, lambda a: a.authorize_channel(socket_id, channel),
+                           lambda result: ("auth", channel, request, result), self._queue.put)
             case c.AuthorizeUser(socket_id, request):
-                self._authorize(lambda a: a.authenticate_user(socket_id),
-                                lambda result: ("user-auth", request, result))
+                submit_one(self._workers, self.authorizer, lambda a: a.authenticate_user(socket_id),
+                           lambda result: ("user-auth", request, result), self._queue.put)
             case c.StateChanged() as change:
                 log.info("connection %s -> %s%s", change.previous, change.current,
                          f" ({change.reason})" if change.reason else "")
-                for callback in list(self._state_callbacks):
-                    self._safely(callback, change)
-
-    def _authorize_batch(self, asks: list[c.Authorize]) -> None:
-        """One request for ``asks`` (see :mod:`.auth_batch`), on a worker like single authorizations."""
-        authorizer, put = self.authorizer, self._queue.put
-
-        def run() -> None:
-            for reply in answer_batch(authorizer, asks):
-                put(reply)
-
-        with contextlib.suppress(RuntimeError):  # the pool is shut down: we are closing
-            self._workers.submit(run)
-
-    def _authorize(self, ask: Callable[[Authorizer], dict[str, Any]],
-                   reply: Callable[[dict[str, Any] | AuthFailure], tuple[Any, ...]]) -> None:
-        authorizer = self.authorizer
-
-        def run() -> None:
-            self._queue.put(reply(ask_one(authorizer, ask)))
-
-        if authorizer is not None and authorizer.blocking:
-            with contextlib.suppress(RuntimeError):  # the pool is shut down: we are closing
-                self._workers.submit(run)
-        else:
-            run()
+                self._tell(self._state_callbacks, change)
 
     @staticmethod
-    def _safely(callback: Callable[[Any], None], arg: Any) -> None:
-        try:
-            callback(arg)
-        except Exception:
-            log.exception("a Pusher callback raised; the engine goes on")
+    def _tell(callbacks: Sequence[Callable[[Any], None]], arg: Any) -> None:
+        for callback in list(callbacks):  # a copy: a callback may remove itself (``wait_for_state``)
+            try:
+                callback(arg)
+            except Exception:
+                log.exception("a Pusher callback raised; the engine goes on")
 
