@@ -14,16 +14,12 @@ import time
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import (
-    QFontMetrics,
     QPalette,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFrame,
     QHBoxLayout,
     QLabel,
-    QListView,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -43,7 +39,8 @@ from desktop.chat.messages import (
     parse_message,
 )
 from desktop.chat.model import ChatModel
-from desktop.chat.presence import PRESENCE_EVENTS, PresenceModel
+from desktop.chat.online import SUBSCRIPTION_ERROR, OnlineBox, refusal_text
+from desktop.chat.presence import PresenceModel
 from desktop.chat.sender import ChatSender
 from desktop.chat.view import ChatInput, ChatView
 from desktop.config_schema import ChatConfig
@@ -57,7 +54,6 @@ log = logging.getLogger("desktop.chat")
 WARN_SHARE = 0.9
 #: Below this width the online list becomes a strip above the messages.
 NARROW_WIDTH = 520
-SUBSCRIPTION_ERROR = "pusher:subscription_error"
 SUBSCRIPTION_SUCCEEDED = "pusher:subscription_succeeded"
 
 
@@ -94,7 +90,6 @@ class ChatPanel(QWidget):
         self._create_widgets()
         self._layout_widgets()
         self._connect_signals()
-        self._update_online_header()
         self._update_input_state()
         self._update_status()
 
@@ -107,8 +102,7 @@ class ChatPanel(QWidget):
         self.channel = chat.channel
         self.event_names = frozenset({chat.event, client_event_name(chat.event)})
         self.presence_channel = chat.presence_channel or None
-        self.presence_model.clear()
-        self._update_online_header()
+        self.online_box.set_channel(self.presence_channel)
 
     def channels(self) -> list[str]:
         """The channels the window subscribes to for this panel."""
@@ -163,7 +157,7 @@ class ChatPanel(QWidget):
             if event.channel == self.channel:
                 self._chat_event(event, now, incoming)
             elif event.channel == self.presence_channel and self.presence_channel is not None:
-                self._presence_event(event)
+                self.online_box.handle_event(event)
         if not incoming:
             return
         follow = self._at_bottom()
@@ -177,8 +171,7 @@ class ChatPanel(QWidget):
     def handle_state(self, change: StateChanged) -> None:
         """The connection's state: while it is down nobody is known to be online."""
         if change.current is not State.CONNECTED:
-            self.presence_model.clear()
-            self._update_online_header(offline=True)
+            self.online_box.set_offline()
 
     @Slot()
     def send_current(self) -> None:
@@ -211,17 +204,8 @@ class ChatPanel(QWidget):
         self.view.setModel(self.model)
         self.delegate = ChatDelegate(self.view)
         self.view.setItemDelegate(self.delegate)
-        self.online_header = plain(QLabel(self))
-        font = self.online_header.font()
-        font.setBold(True)
-        self.online_header.setFont(font)
-        self.online_view = QListView(self)
-        self.online_view.setModel(self.presence_model)
-        self.online_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.online_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.online_view.setFrameShape(QFrame.Shape.NoFrame)
-        self.online_view.setUniformItemSizes(True)
-        self.online_view.setAccessibleName("Online team members")
+        self.online_box = OnlineBox(self.presence_model, self.presence_channel, self)
+        self.online_header, self.online_view = self.online_box.header, self.online_box.view
         self.input = ChatInput(self)
         self.input.setAccessibleName("Chat message")
         self.counter = plain(QLabel(self))
@@ -232,13 +216,7 @@ class ChatPanel(QWidget):
         self.set_identity(self._identity)
 
     def _layout_widgets(self) -> None:
-        online = self.online_box = QWidget(self)
-        online_layout = QVBoxLayout(online)
-        online_layout.setContentsMargins(8, 6, 4, 0)
-        online_layout.setSpacing(4)
-        online_layout.addWidget(self.online_header)
-        online_layout.addWidget(self.online_view, 1)
-        online.setVisible(self.presence_channel is not None)
+        online = self.online_box
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.view)
@@ -264,9 +242,6 @@ class ChatPanel(QWidget):
         self.send_button.clicked.connect(self.send_current)
         self.delegate.retry_requested.connect(self.retry)
         self.view.retry_requested.connect(self.retry)
-        self.presence_model.modelReset.connect(self._update_online_header)
-        self.presence_model.rowsInserted.connect(self._update_online_header)
-        self.presence_model.rowsRemoved.connect(self._update_online_header)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -277,31 +252,7 @@ class ChatPanel(QWidget):
         if narrow == self._narrow:
             return
         self._narrow = narrow
-        online, view = self.online_box, self.online_view
-        view.setFlow(QListView.Flow.LeftToRight if narrow else QListView.Flow.TopToBottom)
-        view.setWrapping(narrow)
-        view.setUniformItemSizes(not narrow)
-        view.setResizeMode(QListView.ResizeMode.Adjust)
-        view.setSpacing(3 if narrow else 1)
-        line = QFontMetrics(view.font()).height()
-        if narrow:
-            self.splitter.setOrientation(Qt.Orientation.Vertical)
-            self.splitter.insertWidget(0, online)
-            online.setMinimumWidth(0)
-            online.setMinimumHeight(line * 2 + 16)
-            online.setMaximumHeight(line * 6)
-            self.splitter.setStretchFactor(0, 0)
-            self.splitter.setStretchFactor(1, 1)
-            self.splitter.setSizes([line * 3 + 16, max(200, self.height())])
-        else:
-            self.splitter.setOrientation(Qt.Orientation.Horizontal)
-            self.splitter.insertWidget(1, online)
-            online.setMinimumHeight(0)
-            online.setMaximumHeight(16777215)
-            online.setMinimumWidth(120)
-            self.splitter.setStretchFactor(0, 1)
-            self.splitter.setStretchFactor(1, 0)
-            self.splitter.setSizes([max(200, self.width() - 170), 160])
+        self.online_box.place(self.splitter, narrow=narrow, width=self.width(), height=self.height())
 
     # -- events -------------------------------------------------------------------------------------
     def _chat_event(self, event: ChannelEvent, now: float, incoming: list[ChatMessage]) -> None:
@@ -315,20 +266,11 @@ class ChatPanel(QWidget):
             else:
                 incoming.append(message)
         elif event.event == SUBSCRIPTION_ERROR:
-            self._channel_problem = f"The chat is unavailable: {_error_text(event.data)}"
+            self._channel_problem = f"The chat is unavailable: {refusal_text(event.data)}"
             self._update_status()
         elif event.event == SUBSCRIPTION_SUCCEEDED and self._channel_problem:
             self._channel_problem = ""
             self._update_status()
-
-    def _presence_event(self, event: ChannelEvent) -> None:
-        if event.event in PRESENCE_EVENTS:
-            self.presence_model.handle_event(event.event, event.data)
-            self._update_online_header()
-        elif event.event == SUBSCRIPTION_ERROR:
-            self.presence_model.clear()
-            self.online_header.setText("Online: unavailable")
-            self.online_header.setToolTip(f"Could not join {self.presence_channel}: {_error_text(event.data)}")
 
     @Slot(str)
     def _on_sent(self, message_id: str) -> None:
@@ -362,14 +304,6 @@ class ChatPanel(QWidget):
     def _at_bottom(self) -> bool:
         bar = self.view.verticalScrollBar()
         return bar.value() >= bar.maximum() - 8
-
-    def _update_online_header(self, *_args: object, offline: bool = False) -> None:
-        if offline:
-            self.online_header.setText("Online: not connected")
-            self.online_header.setToolTip("")
-            return
-        self.online_header.setText(f"Online ({self.presence_model.rowCount()})")
-        self.online_header.setToolTip(f"Members of {self.presence_channel}")
 
     def _update_status(self) -> None:
         text = self._channel_problem or self._sender_reason
@@ -410,12 +344,3 @@ class ChatPanel(QWidget):
             self.send_button.setToolTip(reason)
         else:
             self.send_button.setToolTip(f"Send {self._sender.description} (Enter)")
-
-
-def _error_text(data: object) -> str:
-    if isinstance(data, dict):
-        error = data.get("error")
-        status = data.get("status")
-        text = clean_name(str(error)) if error else "refused"
-        return f"{text} ({status})" if isinstance(status, int) else text
-    return "refused"
