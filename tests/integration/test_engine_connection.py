@@ -61,8 +61,8 @@ def test_reconnects_and_resubscribes_after_a_server_crash(fresh_soketi: Soketi, 
     assert lost.previous is State.CONNECTED
     assert lost.retry_in is not None
     fresh_soketi.start()
-    states.wait_for(State.CONNECTED, after=seen, timeout=15)
-    recorder.wait_for("pusher:subscription_succeeded", channel, count=2, timeout=10)
+    states.wait_for(State.CONNECTED, after=seen, timeout=30)
+    recorder.wait_for("pusher:subscription_succeeded", channel, count=2, timeout=30)
     second_socket = client.socket_id
     assert second_socket is not None
     assert second_socket != first_socket
@@ -134,7 +134,7 @@ def test_a_burst_of_5000_events_arrives_complete_and_in_order(soketi: Soketi, ma
         with lock:
             return len(received)
 
-    wait_until(lambda: count() >= total, timeout=20, message=lambda: f"{count()} of {total} events")
+    wait_until(lambda: count() >= total, timeout=60, message=lambda: f"{count()} of {total} events")
     by_thread: dict[int, list[int]] = defaultdict(list)
     for event in received:
         by_thread[event.data["t"]].append(event.data["n"])
