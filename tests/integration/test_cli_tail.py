@@ -63,7 +63,7 @@ def test_tail_prints_one_json_line_per_event_and_stops_on_sigterm(soketi: Soketi
         soketi.trigger(CHANNEL, "user-loggedIn", GARBAGE)
         lines = tail.wait_for_stdout_lines(3)
         tail.send_signal(signal.SIGTERM)
-        assert tail.wait(10) == 0, tail.describe()
+        assert tail.wait(30) == 0, tail.describe()
 
     signup, login, garbage = (json.loads(line) for line in lines)
     assert signup["type"] == "signup"
@@ -105,7 +105,7 @@ def test_tail_text_format_and_sigint(soketi: Soketi, tmp_path: Path) -> None:
         soketi.trigger(CHANNEL, "user-loggedIn", GARBAGE)
         lines = tail.wait_for_stdout_lines(3)
         tail.send_signal(signal.SIGINT)
-        assert tail.wait(10) == 0, tail.describe()
+        assert tail.wait(30) == 0, tail.describe()
 
     assert len(tail.stdout_lines) == 3
     signup, login, garbage = lines
@@ -119,7 +119,7 @@ def test_tail_text_format_and_sigint(soketi: Soketi, tmp_path: Path) -> None:
 
 def test_tail_with_an_unknown_app_key_exits_with_one_clear_line(soketi: Soketi, tmp_path: Path) -> None:
     with start_tail(write_config(tmp_path, soketi, key="no-such-app-key")) as tail:
-        code = tail.wait(10)  # it must end by itself: 4001 is fatal, retrying cannot help
+        code = tail.wait(30)  # it must end by itself: 4001 is fatal, retrying cannot help
 
     assert code != 0
     assert tail.stdout_lines == []
@@ -130,7 +130,7 @@ def test_tail_with_an_unknown_app_key_exits_with_one_clear_line(soketi: Soketi, 
 
 def test_tail_without_the_app_secret_names_the_variable(soketi: Soketi, tmp_path: Path) -> None:
     with start_tail(write_config(tmp_path, soketi), drop=[SECRET_ENV]) as tail:
-        code = tail.wait(10)
+        code = tail.wait(30)
 
     assert code != 0
     assert any(SECRET_ENV in line for line in tail.stderr_lines), tail.describe()
@@ -140,7 +140,7 @@ def test_tail_without_the_app_secret_names_the_variable(soketi: Soketi, tmp_path
 def test_tail_with_a_bad_config_key_exits_2_naming_file_and_key(soketi: Soketi, tmp_path: Path) -> None:
     config = write_config(tmp_path, soketi, extra='colour = "blue"')
     with start_tail(config) as tail:
-        code = tail.wait(10)
+        code = tail.wait(30)
 
     assert code == 2, tail.describe()
     message = "\n".join(tail.stderr_lines)

@@ -51,7 +51,7 @@ def connect_all(client: PusherClient, channels: tuple[str, ...]) -> None:
 
 def reconnect_through(cable: Cable, client: PusherClient, channels: tuple[str, ...]) -> None:
     cable.unplug()
-    wait_until(lambda: client.state is not State.CONNECTED, 15, message="the engine noticed the cut")
+    wait_until(lambda: client.state is not State.CONNECTED, 30, message="the engine noticed the cut")
     cable.plug()
     wait_until(lambda: client.state is State.CONNECTED and all(client.channel(n).subscribed for n in channels),
                20, message="connected and subscribed again")

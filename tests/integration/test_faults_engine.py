@@ -170,7 +170,7 @@ def test_tail_says_one_line_per_outage_and_when_it_is_over(fresh_soketi: Soketi,
         fresh_soketi.trigger(channel, "user-loggedIn", {"v": 1, "type": "login", "user_id": "u1"})
         assert json.loads(tail.wait_for_stdout_lines(1)[0])["user_id"] == "u1"
         tail.send_signal(signal.SIGTERM)
-        assert tail.wait(10) == 0, tail.describe()
+        assert tail.wait(30) == 0, tail.describe()
     lost = [line for line in tail.stderr_lines if line.startswith("connection lost")]
     assert len(lost) == 1, tail.stderr_lines
     assert "without a close frame" in lost[0] or "connection lost: " in lost[0]

@@ -101,7 +101,7 @@ def test_a_reader_that_stops_early_is_quiet_and_exit_0(tmp_path: Path) -> None:
         finally:
             if process.poll() is None:
                 process.kill()
-                process.wait(10)
+                process.wait(30)
             process.stderr.close()
 
 

@@ -96,7 +96,7 @@ class Child:
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
-        assert self.process.wait(10) == -signal.SIGKILL
+        assert self.process.wait(30) == -signal.SIGKILL
         self.reader.join(5)  # every line the child printed before it died
 
     def stderr(self) -> str:
@@ -105,7 +105,7 @@ class Child:
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
-        self.process.wait(10)
+        self.process.wait(30)
         self.reader.join(5)
         for pipe in (self.process.stdout, self.process.stderr):
             if pipe is not None:

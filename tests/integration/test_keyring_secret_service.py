@@ -125,13 +125,13 @@ def login(oidc_provider: OidcTestServer, config: Path, env: dict[str, str]) -> C
         code = next((line.strip() for line in process.stdout_lines if USER_CODE_LINE.match(line)), None)
         assert code is not None, process.describe()
         oidc_provider.approve(code, sub="auth0|demo-ada")
-        assert process.wait(15) == 0, process.describe()
+        assert process.wait(30) == 0, process.describe()
     return process
 
 
 def run(args: list[str | Path], env: dict[str, str]) -> CliProcess:
     with CliProcess(args, env) as process:
-        process.wait(15)
+        process.wait(30)
     return process
 
 

@@ -94,7 +94,7 @@ def test_login_whoami_logout_whoami(oidc_provider: OidcTestServer, config: Path,
     with CliProcess(["--config", config, "login", "--no-browser"], env) as login:
         user_code = user_code_of(login)
         oidc_provider.approve(user_code, sub="auth0|demo-ada")
-        assert login.wait(15) == 0, login.describe()
+        assert login.wait(30) == 0, login.describe()
     out = login.stdout_lines
     assert "Signed in as Ada Lovelace <ada@example.com>." in out, login.describe()
     # The verification URL as text, the code, and a QR code block for a phone.
@@ -127,7 +127,7 @@ def test_login_whoami_logout_whoami(oidc_provider: OidcTestServer, config: Path,
 def test_denied_login_exits_non_zero(oidc_provider: OidcTestServer, config: Path, env, home: Path) -> None:
     with CliProcess(["--config", config, "login", "--no-browser"], env) as login:
         oidc_provider.deny(user_code_of(login))
-        code = login.wait(15)
+        code = login.wait(30)
     assert code == 1, login.describe()
     assert any("denied" in line for line in login.stderr_lines), login.describe()
     assert not any(line.startswith("Signed in") for line in login.stdout_lines)
@@ -137,10 +137,10 @@ def test_denied_login_exits_non_zero(oidc_provider: OidcTestServer, config: Path
 def test_ctrl_c_cancels_the_login(oidc_provider: OidcTestServer, config: Path, env) -> None:
     with CliProcess(["--config", config, "login", "--no-browser"], env) as login:
         user_code_of(login)
-        wait_until(lambda: any(line.startswith("Waiting for you to approve") for line in login.stdout_lines), 10,
+        wait_until(lambda: any(line.startswith("Waiting for you to approve") for line in login.stdout_lines), 30,
                    message=login.describe)
         login.send_signal(signal.SIGINT)
-        code = login.wait(5)
+        code = login.wait(30)
     assert code == 130, login.describe()
     assert any("cancelled" in line for line in login.stderr_lines), login.describe()
     assert not any("Traceback" in line for line in login.stderr_lines), login.describe()
@@ -160,7 +160,7 @@ def test_login_without_auth0_section_exits_2(home: Path, env) -> None:
 def test_whoami_after_server_side_revocation(oidc_provider: OidcTestServer, config: Path, env, home: Path) -> None:
     with CliProcess(["--config", config, "login", "--no-browser"], env) as login:
         oidc_provider.approve(user_code_of(login), sub="auth0|demo-grace")
-        assert login.wait(15) == 0, login.describe()
+        assert login.wait(30) == 0, login.describe()
     [refresh_token] = stored_refresh_tokens(home)
     # The user removes this device from their authorized applications (a revocation elsewhere).
     with requests.post(oidc_provider.revocation_endpoint, timeout=5,

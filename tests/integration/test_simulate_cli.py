@@ -132,7 +132,7 @@ def test_a_signal_stops_cleanly_after_the_requests_in_flight(soketi: Soketi, mak
     with simulate(write_config(tmp_path, soketi), "--rate", "300", "--channel", channel) as run:
         run.wait_for_stderr(" sent, ")  # the first progress line: about a second in
         run.send_signal(signum)
-        assert run.wait(15) == 0, run.describe()
+        assert run.wait(30) == 0, run.describe()
     outcome, sent, _ = summary(run)
     assert outcome == f"stopped by {signum.name}"
     assert sent >= 200
