@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -46,6 +45,7 @@ from desktop.config_schema import (
     render_toml,
 )
 from desktop.signing.names import channel_kind
+from desktop.util.files import write_atomically
 
 __all__ = [
     "ENV_PREFIX",
@@ -121,17 +121,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     _build(tomllib.loads(text), str(target), {}, target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomically(target, text)
     except OSError as exc:
         raise ConfigError(f"{target}: cannot write the config file: {exc.strerror or exc}") from None
     return target

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -33,6 +32,7 @@ import orjson
 
 from desktop.tenantlog.management import ManagementClient
 from desktop.tenantlog.paging import TAKE, log_key
+from desktop.util.files import write_atomically
 
 __all__ = ["Checkpoint", "FileCheckpoint", "Progress", "backfill_since", "catch_up", "estimate_remaining",
            "format_progress", "ingest_sink", "lucene_date"]
@@ -87,12 +87,7 @@ class FileCheckpoint:
         return saved["log_id"] or None
 
     def save(self, log_id: str) -> None:
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump({"key": self.key, "log_id": log_id}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, self.path)
+        write_atomically(self.path, json.dumps({"key": self.key, "log_id": log_id}))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
