@@ -24,7 +24,7 @@ from desktop.auth.session import RefreshError, Session, apply_refresh, start_ses
 from desktop.auth.store import KeyringUnavailable, RefreshTokenStore
 from desktop.auth.tokens import TokenResponse, TokenResponseError, parse_token_response
 from desktop.config_schema import Auth0Config, ConfigError
-from desktop.util.text import clean_text
+from desktop.util.text import json_detail
 
 log = logging.getLogger("desktop.auth")
 
@@ -78,7 +78,7 @@ class SignInManager:
         except (ProviderUnreachable, DiscoveryError) as exc:
             raise SignInFailed("error", f"Could not start signing in: {exc}.") from None
         if status != 200:
-            raise SignInFailed("error", f"The sign-in service refused to start (HTTP {status}){_detail(body)}.")
+            raise SignInFailed("error", f"The sign-in service refused to start (HTTP {status}){json_detail(body)}.")
         try:
             authorization = df.parse_device_authorization(body, self._clock())
         except df.DeviceFlowError as exc:
@@ -250,13 +250,6 @@ class SignInManager:
         except KeyringUnavailable as exc:
             log.warning("%s", exc)
             raise
-
-
-def _detail(body: object) -> str:
-    if isinstance(body, dict):
-        text = clean_text(body.get("error_description") or body.get("error") or "")
-        return f": {text}" if text else ""
-    return ""
 
 
 def manager_from_config(auth0: Auth0Config) -> SignInManager:

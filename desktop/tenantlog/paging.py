@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 from desktop.tenantlog.body import MAX_LOG_ID_CHARS
 from desktop.util.backoff import doubling
-from desktop.util.text import clean_text
+from desktop.util.text import json_detail
 
 __all__ = [
     "TAKE",
@@ -36,6 +36,8 @@ TAKE = 100
 """The most logs one checkpoint page holds."""
 WHAT = "the Auth0 Management API"
 
+
+_DETAIL_KEYS = ("message", "error_description", "error")  # the Management API puts its detail in "message"
 
 class ManagementError(Exception):
     """The Management API cannot be used; the message says why and what to check, never a secret."""
@@ -130,7 +132,8 @@ class CheckpointPager:
                 raise ManagementError(f"{WHAT} failed {self._failed} times in a row (HTTP {status})", status)
             return Step(wait=doubling(self.min_wait, self._failed - 1, self.max_wait))
         if status != 200:
-            raise ManagementError(f"{WHAT} refused the logs request (HTTP {status}){_detail(body)}", status)
+            detail = json_detail(body, _DETAIL_KEYS)
+            raise ManagementError(f"{WHAT} refused the logs request (HTTP {status}){detail}", status)
         self._failed = self._refused = 0
         if not isinstance(body, list):
             raise ManagementError(f"{WHAT}'s logs page is not a JSON array", status)
@@ -162,14 +165,6 @@ class CheckpointPager:
                                                                           "/api/v2/logs")
         except ValueError:
             return False
-
-
-def _detail(body: Any) -> str:
-    if isinstance(body, dict):
-        text = body.get("message") or body.get("error_description") or body.get("error")
-        if isinstance(text, str) and text.strip():
-            return f": {clean_text(text, 200)}"
-    return ""
 
 
 class TokenCache:

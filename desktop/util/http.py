@@ -26,14 +26,13 @@ import urllib3
 
 from desktop.util.deadline import deadline
 from desktop.util.http_pool import DeadlineAdapter
-from desktop.util.text import clean_text
+from desktop.util.text import clean_text, json_detail
 
 __all__ = ["ERROR_BODY_BYTES", "Answer", "HttpClient", "HttpError", "error_detail", "shown_url"]
 
 ERROR_BODY_BYTES = 4096
 """Of an answer that is not 2xx only this much is read: enough for the error text, nothing to hoard."""
 _CHUNK = 16 * 1024
-_DETAIL_CHARS = 200
 
 
 class HttpError(Exception):
@@ -82,14 +81,7 @@ def error_detail(body: bytes) -> str:
         answer = json.loads(body)
     except (ValueError, RecursionError):
         return ""
-    if not isinstance(answer, dict):
-        return ""
-    text = answer.get("error_description") or answer.get("error") or answer.get("message")
-    if isinstance(text, dict):
-        text = text.get("message")
-    if not isinstance(text, str) or not text.strip():
-        return ""
-    return f": {clean_text(text, _DETAIL_CHARS)}"
+    return json_detail(answer)
 
 
 def shown_url(url: str) -> str:

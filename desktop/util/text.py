@@ -22,8 +22,9 @@ text encodable (storage). Qt widgets additionally render such text as plain text
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["BREAKS", "DESCRIPTION_LIMIT", "UNSAFE", "clean_text", "escaped", "lines", "one_line",
+__all__ = ["BREAKS", "DESCRIPTION_LIMIT", "UNSAFE", "clean_text", "escaped", "json_detail", "lines", "one_line",
            "replace_surrogates"]
 
 DESCRIPTION_LIMIT = 200
@@ -76,3 +77,18 @@ def clean_text(value: object, limit: int | None = DESCRIPTION_LIMIT) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     return text if limit is None or len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def json_detail(answer: object, keys: Sequence[str] = ("error_description", "error", "message")) -> str:
+    """``": <text>"`` from a decoded JSON error body (:func:`desktop.util.http.error_detail` decodes one): the
+    first of ``keys`` that holds text (a nested ``{"message": ...}`` too; ``keys`` puts first what a service fills
+    with the detail), one printable line of at most 200 characters; ``""`` when there is none. The one reading of
+    an error body's detail, for every HTTP client here."""
+    if not isinstance(answer, dict):
+        return ""
+    text = next((value for value in map(answer.get, keys) if value), None)
+    if isinstance(text, dict):
+        text = text.get("message")
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return f": {clean_text(text, DESCRIPTION_LIMIT)}"
