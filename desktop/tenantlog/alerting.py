@@ -24,7 +24,6 @@ that hour are stored (a crash between storing events and storing their alert); n
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import fields
@@ -34,6 +33,7 @@ from typing import Any
 from desktop.alerts import AlertDetector, AlertsConfig
 from desktop.tenantlog.publisher import backoff_delay
 from desktop.tenantlog.store import MAX_PAGE, EventStore
+from desktop.util.worker import Worker
 
 __all__ = ["AlertFollower", "any_rule_on"]
 
@@ -42,11 +42,12 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 
 
-class AlertFollower:
+class AlertFollower(Worker):
     """Runs the detector over the store on a daemon thread; :meth:`replay` and :meth:`follow` do one pass each."""
 
     def __init__(self, store: EventStore, config: AlertsConfig, on_stored: Callable[[], None] = lambda: None, *,
                  clock: Callable[[], float] = time.time, poll: float = POLL_SECONDS) -> None:
+        super().__init__("tenant-log-alerts")
         self.store = store
         self.config = config
         self.detector = AlertDetector(config)
@@ -55,26 +56,7 @@ class AlertFollower:
         self._poll = poll
         self._after: str | None = None
         self._unsaved: list[dict[str, Any]] = []
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
         self.stored = 0  #: alerts (new or updated) this follower stored
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="tenant-log-alerts", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        """Something was committed: look soon. Never blocks."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def replay(self) -> int:
         """Rebuild the detector from the recent events and take up the open stored alerts; how many events."""
@@ -142,12 +124,6 @@ class AlertFollower:
                 continue
             failures = 0
             self._wake.wait(self._poll)
-
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._stopping and (left := deadline - time.monotonic()) > 0:
-            self._wake.wait(left)
-            self._wake.clear()
 
 
 def any_rule_on(config: AlertsConfig) -> bool:

@@ -30,6 +30,7 @@ import orjson
 from desktop.signing.pusher_http import MAX_BATCH_EVENTS, TriggerError
 from desktop.tenantlog.store import EventStore
 from desktop.util.backoff import doubling
+from desktop.util.worker import Worker
 
 __all__ = ["EVENT_NAME", "Publisher", "backoff_delay"]
 
@@ -47,7 +48,7 @@ def backoff_delay(failures: int, first: float = 0.5, most: float = 30.0) -> floa
     return doubling(first, failures - 1, most)
 
 
-class Publisher:
+class Publisher(Worker):
     """Publishes the store's outbox on a daemon thread; :meth:`publish_pending` does one pass (tests, tools)."""
 
     def __init__(self, store: EventStore, send_batch: SendBatch, channel: str, *, event: str = EVENT_NAME,
@@ -57,6 +58,7 @@ class Publisher:
         none is sent twice); 1 keeps the channel in exact order of arrival."""
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        super().__init__("tenant-log-publisher")
         self.store = store
         self._workers = workers
         self._helpers = ThreadPoolExecutor(workers - 1, "tenant-log-publisher") if workers > 1 else None
@@ -68,29 +70,13 @@ class Publisher:
         self._backoff = backoff
         self._idle_check = idle_check
         self._prune_every = prune_every
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread: threading.Thread | None = None
         self.published = 0  #: events published since start (for logs and tests)
         self.failures = 0  #: failed attempts in the current streak
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="tenant-log-publisher", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        """Something was committed: publish soon. Never blocks."""
-        self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the current request (a Pusher request takes at most its timeout); unpublished events stay
         in the store for the next start."""
-        self._stopping = True
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         if self._helpers is not None:
             self._helpers.shutdown(wait=False, cancel_futures=True)
 
@@ -162,15 +148,6 @@ class Publisher:
                 self._sleep(delay)  # a wake-up must not cut a backoff short
             else:
                 self._wake.wait(delay)
-
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._stopping:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            self._wake.wait(left)
-            self._wake.clear()
 
     def _prune(self) -> None:
         try:
