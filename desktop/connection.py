@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -26,6 +25,7 @@ from desktop.feed.catchup import SeenLogIds
 from desktop.feed.events import FeedEvent
 from desktop.feed.pipe import FeedPipe
 from desktop.pusher.client import PusherClient
+from desktop.pusher.errors import describe_subscription_error
 from desktop.pusher.qtbridge import PusherBridge, Routes
 from desktop.pusher.types import ChannelEvent, State, StateChanged
 from desktop.util.tasks import run_task
@@ -172,24 +172,10 @@ class Connection(QObject):
             return
         for event in events:  # the feed channel's library events only (``PusherBridge.feed_status``)
             if event.event == "pusher:subscription_error":
-                self.feed_problem.emit(describe_refusal(event.data))
+                self.feed_problem.emit(describe_subscription_error(event.data))
             elif event.event == "pusher:subscription_succeeded":
                 self.feed_problem.emit("")
                 self.feed_subscribed.emit(live)
-
-
-def describe_refusal(data: Any) -> str:
-    """A subscription error in words: the engine's ``reason`` sentence, else the error and the status given."""
-    data = data if isinstance(data, dict) else {}
-    reason = data.get("reason")
-    if isinstance(reason, str) and reason.strip():
-        return reason
-    error = data.get("error")
-    text = str(error) if error else "no reason given"
-    status = data.get("status")
-    if isinstance(status, int) and not isinstance(status, bool):
-        text += f" (HTTP {status})"
-    return text
 
 
 def restore_problem(exc: BaseException, retry_in: float) -> tuple[str, bool]:

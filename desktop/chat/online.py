@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QLabel, QListView, QSplitter, QVBoxLayout, QWidget
 
-from desktop.chat.messages import clean_name
 from desktop.chat.presence import PRESENCE_EVENTS, PresenceModel
+from desktop.pusher.errors import describe_subscription_error
 from desktop.pusher.types import ChannelEvent
 from desktop.ui.text import plain
 
-__all__ = ["SUBSCRIPTION_ERROR", "OnlineBox", "refusal_text"]
+__all__ = ["SUBSCRIPTION_ERROR", "OnlineBox"]
 
 SUBSCRIPTION_ERROR = "pusher:subscription_error"
 
@@ -62,7 +62,7 @@ class OnlineBox(QWidget):
         elif event.event == SUBSCRIPTION_ERROR:
             self.model.clear()
             self.header.setText("Online: unavailable")
-            self.header.setToolTip(f"Could not join {self.channel}: {refusal_text(event.data)}")
+            self.header.setToolTip(f"Could not join {self.channel}: {describe_subscription_error(event.data)}")
 
     def set_offline(self) -> None:
         """The connection is down: nobody is known to be online."""
@@ -104,13 +104,3 @@ class OnlineBox(QWidget):
             splitter.setStretchFactor(0, 1)
             splitter.setStretchFactor(1, 0)
             splitter.setSizes([max(200, width - 170), 160])
-
-
-def refusal_text(data: object) -> str:
-    """Why a channel was refused, from a ``pusher:subscription_error``'s data, cleaned for showing."""
-    if isinstance(data, dict):
-        error = data.get("error")
-        status = data.get("status")
-        text = clean_name(str(error)) if error else "refused"
-        return f"{text} ({status})" if isinstance(status, int) else text
-    return "refused"

@@ -39,11 +39,12 @@ from desktop.chat.messages import (
     parse_message,
 )
 from desktop.chat.model import ChatModel
-from desktop.chat.online import SUBSCRIPTION_ERROR, OnlineBox, refusal_text
+from desktop.chat.online import SUBSCRIPTION_ERROR, OnlineBox
 from desktop.chat.presence import PresenceModel
 from desktop.chat.sender import ChatSender
 from desktop.chat.view import ChatInput, ChatView
 from desktop.config_schema import ChatConfig
+from desktop.pusher.errors import describe_subscription_error
 from desktop.pusher.protocol import MAX_EVENT_DATA_BYTES
 from desktop.pusher.types import ChannelEvent, State, StateChanged
 from desktop.ui.text import plain
@@ -266,7 +267,7 @@ class ChatPanel(QWidget):
             else:
                 incoming.append(message)
         elif event.event == SUBSCRIPTION_ERROR:
-            self._channel_problem = f"The chat is unavailable: {refusal_text(event.data)}"
+            self._channel_problem = f"The chat is unavailable: {describe_subscription_error(event.data)}"
             self._update_status()
         elif event.event == SUBSCRIPTION_SUCCEEDED and self._channel_problem:
             self._channel_problem = ""

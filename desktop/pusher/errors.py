@@ -10,6 +10,23 @@ as they always were, so existing ``except ValueError`` handlers keep working.
 
 from __future__ import annotations
 
+from desktop.util.text import one_line
+
 
 class PusherError(Exception):
     """Root of the engine's errors; the message is for a person (see the module)."""
+
+
+def describe_subscription_error(data: object) -> str:
+    """A ``pusher:subscription_error`` in words, the same for every channel the window shows (feed, chat,
+    presence): the engine's ``reason`` sentence, else the error and the HTTP status given, on one line."""
+    data = data if isinstance(data, dict) else {}
+    reason = data.get("reason")
+    if isinstance(reason, str) and reason.strip():
+        return one_line(reason)
+    error = data.get("error")
+    text = one_line(str(error)) if error else "no reason given"
+    status = data.get("status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        text += f" (HTTP {status})"
+    return text

@@ -282,7 +282,7 @@ def test_the_online_list_follows_the_presence_channel(qtbot, panel) -> None:
     panel.handle_events([presence("pusher:subscription_error", {"type": "AuthError", "error": "no user id",
                                                                  "status": 403})])
     assert panel.online_header.text() == "Online: unavailable"
-    assert "no user id (403)" in panel.online_header.toolTip()
+    assert "no user id (HTTP 403)" in panel.online_header.toolTip()
 
 
 def test_without_a_presence_channel_there_is_no_online_list(qtbot) -> None:
@@ -297,7 +297,7 @@ def test_a_refused_chat_channel_is_explained(qtbot, panel, sender) -> None:
     panel.handle_events([ChannelEvent("private-chat", "pusher:subscription_error",
                                       {"type": "AuthError", "error": "forbidden", "status": 403}, None, 0.0)])
     assert panel.status_label.isVisible()
-    assert panel.status_label.text() == "The chat is unavailable: forbidden (403)"
+    assert panel.status_label.text() == "The chat is unavailable: forbidden (HTTP 403)"
     panel.handle_events([ChannelEvent("private-chat", "pusher:subscription_succeeded", {}, None, 0.0)])
     assert not panel.status_label.isVisible()
 

@@ -6,7 +6,8 @@ import pytest
 
 from desktop.auth.session import RefreshError
 from desktop.auth.signin import SignInFailed
-from desktop.connection import describe_refusal, restore_problem
+from desktop.connection import restore_problem
+from desktop.pusher.errors import describe_subscription_error
 
 
 @pytest.mark.parametrize(("data", "expected"), [
@@ -21,7 +22,7 @@ from desktop.connection import describe_refusal, restore_problem
 ])
 def test_a_refusal_is_described_by_the_engine_s_reason_else_its_error_and_status(data: object,
                                                                                   expected: str) -> None:
-    assert describe_refusal(data) == expected
+    assert describe_subscription_error(data) == expected
 
 
 def test_offline_is_not_sign_in_again() -> None:
