@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         profiler.enable()
     app.start()
     if not args.gc_threshold:
-        tune_gc()  # as run_window does for `login-feed`
+        _collector = tune_gc(app.window)  # as run_window does for `login-feed` (kept alive by the window)
     started_t = time.perf_counter()
     probe.start()
     status_timer.start()

@@ -274,5 +274,5 @@ def run_window(config_path: Path | None, data_dir: Path | None) -> int:
     install_stop_handler(lambda _name: QTimer.singleShot(0, app.window.close))  # like Quit: flushed, exit 0
     keep_python_awake(app.window)
     app.start()
-    tune_gc()
+    _collector = tune_gc(app.window)  # from here on, only the GUI thread runs the cyclic collector
     return qapp.exec()

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -53,9 +53,46 @@ def window_config(config_path: Path | None, data_dir: Path) -> Config | int:
     return saved[0]
 
 
-def tune_gc() -> None:
-    """Everything built so far lives as long as the app: keep it out of the collector's sight, and collect
-    less often, so a burst of events does not pause the GUI thread for full collections (measured with
-    bench/window_burst.py: 45-100 ms pauses, several per burst, before)."""
+class GuiThreadCollector(QObject):
+    """Python's cyclic garbage collector, run only on the GUI thread (qutebrowser's ``GarbageCollector``).
+
+    With automatic collection on, whichever thread allocates when a threshold is crossed runs the collector:
+    an engine, writer or task thread. A Qt object whose Python wrapper sits in a reference cycle (a dialog, a
+    connection's bridge, a closed panel) is then destroyed off its thread, which crashes Qt. So automatic
+    collection is off, and a timer on the GUI thread collects each generation when its count passed the same
+    thresholds the collector would use. Memory between two ticks only grows by cycles: refcounting still frees
+    everything else at once.
+    """
+
+    THRESHOLDS = (50_000, 20, 100)
+    """Fewer, larger collections than Python's default (700, 10, 10): a burst of events does not pause the GUI
+    thread for full collections (bench/window_burst.py: 45-100 ms pauses, several per burst, with the default)."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self.collections = [0, 0, 0]
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.collect_due)
+
+    def start(self) -> None:
+        gc.disable()
+        self._timer.start()
+
+    def collect_due(self) -> None:
+        """Collect the generations whose allocation counts passed their thresholds (the collector's own rule)."""
+        counts = gc.get_count()
+        for generation in range(3):
+            if counts[generation] <= self.THRESHOLDS[generation]:
+                return
+            gc.collect(generation)
+            self.collections[generation] += 1
+
+
+def tune_gc(parent: QObject | None = None) -> GuiThreadCollector:
+    """Everything built so far lives as long as the app: keep it out of the collector's sight (``freeze``),
+    then collect on the GUI thread only (:class:`GuiThreadCollector`). Returns the running collector."""
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    collector = GuiThreadCollector(parent)
+    collector.start()
+    return collector
