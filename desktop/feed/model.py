@@ -141,6 +141,16 @@ class FeedModel(QAbstractListModel):
             return
         times = [-event_time(ev) for ev in batch]  # negated: the rows (newest first) ascend in these
         slack = ORDER_SLACK_SECONDS
+        # A live batch that also holds old events: the old ones merge where their time puts them, the live ones
+        # (within the slack of the newest time listed or arriving) go on top in arrival order.
+        top = min(*times, self._keys[0]) if self._keys else min(times)  # the newest time (negated)
+        live = [i for i, t in enumerate(times) if t <= top + slack]
+        if 0 < len(live) < len(batch):
+            old = [i for i, t in enumerate(times) if t > top + slack]
+            self._merge([batch[i] for i in old], [times[i] for i in old])
+            self._trim(len(self._rows) - self._max_rows)
+            self.add_events([batch[i] for i in live])
+            return
         in_order = all(a + slack >= b for a, b in itertools.pairwise(times))
         if not in_order or (self._keys and max(times) > self._keys[0] + slack):  # older than the top: merge
             self._merge(batch, times)
@@ -168,7 +178,7 @@ class FeedModel(QAbstractListModel):
         del self._blobs[present - overflow:]
         self.endRemoveRows()
 
-    def _merge(self, batch: list[FeedEvent], times: list[float]) -> None:
+    def _merge(self, batch: Sequence[FeedEvent], times: Sequence[float]) -> None:
         """Insert each event before the first row older than it (after rows of the same time: arrival order)."""
         order = sorted(range(len(batch)), key=lambda i: (times[i], -i))  # newest first; later arrival first
         runs: list[tuple[int, list[int]]] = []  # (row to insert before, batch indices), top to bottom

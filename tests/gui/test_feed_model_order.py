@@ -38,3 +38,14 @@ def test_the_cap_drops_the_oldest_after_a_merge(qtmodeltester) -> None:
     model.add_events([at(100), at(550), at(200)])
     assert names(model) == ["600", "550", "500", "200"]
     qtmodeltester.check(model)
+
+
+def test_a_live_batch_holding_an_old_event_keeps_its_live_rows_in_arrival_order(qtmodeltester) -> None:
+    """The old event goes where its time puts it; the live ones, whose times differ by less than the slack (a
+    producer's clock, or an unrecognised event timed by its arrival), stay on top in the order they arrived."""
+    model = FeedModel(max_rows=100)
+    qtmodeltester.check(model)
+    model.add_events([at(600)])
+    model.add_events([at(10, "weeks old"), at(603, "first"), at(604, "second"), at(602, "third")])
+    assert names(model) == ["third", "second", "first", "600", "weeks old"]
+    qtmodeltester.check(model)
