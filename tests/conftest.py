@@ -16,7 +16,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from support.cable import cable  # noqa: F401 - a fixture: a cable in front of the session soketi
 from support.keys import other_rsa_key, rsa_key  # noqa: F401 - session fixtures: keys that sign test tokens
+from support.logstream_server import start_log_stream_server  # noqa: F401 - a fixture: started servers
 from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixture for every test
 from support.postgres import PostgresNotInstalledError, PostgresServer
 from support.redis import RedisNotInstalledError, RedisServer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.auth0_log_samples import as_array, record
-from support.logstream_server import LogStreamServer
+from support.logstream_server import LogStreamServer, StartServer
 from support.oidc_provider import OidcProvider
 from support.signin_helpers import MemoryKeyring, sign_in_once
 from support.soketi import APP_ID, APP_KEY, Soketi
@@ -34,14 +34,8 @@ def make_app(qtbot) -> Iterator[AppFactory]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
-    (tmp_path / "server").mkdir()
-    server = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL, alerts=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
+def server(start_log_stream_server: StartServer) -> LogStreamServer:
+    return start_log_stream_server(channel=CHANNEL, alerts=True)
 
 
 def remote_config(directory: Path, idp: OidcProvider, server: LogStreamServer, soketi: Soketi) -> Config:

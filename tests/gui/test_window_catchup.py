@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from support.auth0_log_samples import as_array, record
 from support.cable import Cable
-from support.logstream_server import LogStreamServer
+from support.logstream_server import LogStreamServer, StartServer
 from support.oidc_provider import OidcProvider
 from support.signin_helpers import MemoryKeyring, sign_in_once
-from support.soketi import APP_ID, APP_KEY, Soketi
+from support.soketi import APP_ID, APP_KEY
 from support.window_app import WAIT_MS, AppFactory
 
 from desktop.config import load_config, save_config
@@ -45,26 +45,10 @@ def make_app(qtbot) -> Iterator[AppFactory]:
         factory.close_all()
 
 
-@pytest.fixture
-def cable(soketi: Soketi) -> Iterator[Cable]:
-    cable = Cable()
-    cable.target = soketi.port
-    cable.plug()
-    try:
-        yield cable
-    finally:
-        cable.unplug()
-
 
 @pytest.fixture
-def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
-    (tmp_path / "server").mkdir()
-    server = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
+def server(start_log_stream_server: StartServer) -> LogStreamServer:
+    return start_log_stream_server(channel=CHANNEL)
 
 
 def remote_config(directory: Path, idp: OidcProvider, server: LogStreamServer, cable: Cable) -> Config:

@@ -16,14 +16,13 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from support.auth0_log_samples import as_array, record
 from support.cli_process import CliProcess, cli_environment
-from support.logstream_server import STREAM_TOKEN, LogStreamServer, access_token
+from support.logstream_server import STREAM_TOKEN, LogStreamServer, StartServer, access_token
 from support.oidc_provider import OidcProvider
 from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
@@ -39,10 +38,8 @@ PAIR = re.compile(r"(\w+) \(([^)]*)\)")
 
 
 @pytest.fixture
-def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
-    started = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL, alerts=True).start()
-    yield started
-    started.close()
+def server(start_log_stream_server: StartServer) -> LogStreamServer:
+    return start_log_stream_server(channel=CHANNEL, alerts=True)
 
 
 def tail(tmp_path: Path, soketi: Soketi, fmt: str) -> CliProcess:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,6 @@ from desktop.pusher.types import State
 pytestmark = pytest.mark.integration
 CHANNELS = ("private-login-feed", "private-chat", "private-encrypted-login-feed")
 
-
-@pytest.fixture
-def cable(soketi: Soketi) -> Iterator[Cable]:
-    cable = Cable()
-    cable.target = soketi.port
-    cable.plug()
-    try:
-        yield cable
-    finally:
-        cable.unplug()
 
 
 class SingleChannelEndpoint(AuthEndpoint):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from support.cli_process import CliProcess, cli_environment
-from support.logstream_server import STREAM_TOKEN, LogStreamServer, access_token
+from support.logstream_server import STREAM_TOKEN, LogStreamServer, StartServer, access_token
 from support.oidc_provider import OidcProvider
-from support.soketi import Soketi
 
 pytestmark = pytest.mark.integration
 
@@ -19,10 +16,8 @@ SUMMARY = re.compile(r"simulate: done: (\d+) records .*: (\d+) stored, (\d+) dup
 
 
 @pytest.fixture
-def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
-    started = LogStreamServer(tmp_path, oidc_provider, soketi).start()
-    yield started
-    started.close()
+def server(start_log_stream_server: StartServer) -> LogStreamServer:
+    return start_log_stream_server()
 
 
 @pytest.mark.parametrize("scenario", ["normal", "credential-stuffing"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ from keyrings.alt.file import PlaintextKeyring
 from support.auth0_log_samples import as_array, record
 from support.cable import Cable
 from support.cli_process import CliProcess, cli_environment
-from support.logstream_server import LogStreamServer
+from support.logstream_server import LogStreamServer, StartServer
 from support.oidc_provider import OidcProvider
 from support.signin_helpers import sign_in_once
-from support.soketi import APP_KEY, Soketi
+from support.soketi import APP_KEY
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -26,25 +25,9 @@ CHANNEL = "private-login-feed"
 
 
 @pytest.fixture
-def server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[LogStreamServer]:
-    (tmp_path / "server").mkdir()
-    server = LogStreamServer(tmp_path / "server", oidc_provider, soketi, channel=CHANNEL)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
+def server(start_log_stream_server: StartServer) -> LogStreamServer:
+    return start_log_stream_server(channel=CHANNEL)
 
-
-@pytest.fixture
-def cable(soketi: Soketi) -> Iterator[Cable]:
-    cable = Cable()
-    cable.target = soketi.port
-    cable.plug()
-    try:
-        yield cable
-    finally:
-        cable.unplug()
 
 
 def signed_in_env(home: Path, idp: OidcProvider) -> dict[str, str]:

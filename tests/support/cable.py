@@ -5,6 +5,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Iterator
+
+import pytest
+
+from support.soketi import Soketi
 
 
 def closed_port() -> int:
@@ -74,3 +79,15 @@ class Cable:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def cable(soketi: Soketi) -> Iterator[Cable]:
+    """A plugged-in cable in front of the session's soketi (connect to ``cable.port``; unplug to go offline)."""
+    cable = Cable()
+    cable.target = soketi.port
+    cable.plug()
+    try:
+        yield cable
+    finally:
+        cable.unplug()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import base64
 import signal
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import requests
 
 from desktop.tenantlog.store import is_postgres_url
@@ -136,3 +138,25 @@ class LogStreamServer:
                 return response.status_code == 200
         except requests.ConnectionError:
             return False
+
+
+StartServer = Callable[..., LogStreamServer]
+
+
+@pytest.fixture
+def start_log_stream_server(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi) -> Iterator[StartServer]:
+    """``start_log_stream_server(**options)``: a started ``login-feed server`` on the session's soketi and OpenID
+    provider, in a folder of its own under ``tmp_path`` (options as :class:`LogStreamServer`'s); all closed at the
+    end of the test."""
+    started: list[LogStreamServer] = []
+
+    def start(**options: Any) -> LogStreamServer:
+        server = LogStreamServer(tmp_path / f"server-{len(started)}", oidc_provider, soketi, **options)
+        started.append(server)
+        return server.start()
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.close()
