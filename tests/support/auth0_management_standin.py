@@ -36,12 +36,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from support.auth0_management_data import log_key, matches, realistic_events
-from support.http_stub import HttpStub, Reply, StubRequest
+from support.http_stub import HttpStub, Reply, StubRequest, StubService
 
 Answer = tuple[int, Any, dict[str, str]]
 SCOPES = ("read:logs", "read:logs_users")
@@ -56,7 +55,7 @@ class Seen:
     status: int
 
 
-class ManagementStandin:
+class ManagementStandin(StubService):
     """The Management API on ``http://127.0.0.1:<port>``; a context manager, or ``start()``/``stop()``.
 
     ``budget`` requests per ``window`` seconds are answered (token requests included, as Auth0's global limit
@@ -84,20 +83,6 @@ class ManagementStandin:
     @property
     def audience(self) -> str:
         return self.base_url + "/api/v2/"
-
-    def start(self) -> Self:
-        self._stub.__enter__()
-        return self
-
-    def stop(self) -> None:
-        self._stub.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     # ---- test hooks -------------------------------------------------------------------------------------------
 

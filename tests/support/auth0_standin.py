@@ -27,13 +27,12 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from support.http_stub import HttpStub, Reply, StubRequest
+from support.http_stub import HttpStub, Reply, StubRequest, StubService
 from support.keys import rsa_private_key
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -67,7 +66,7 @@ class Poll:
     body: Any
 
 
-class Auth0Standin:
+class Auth0Standin(StubService):
     """Auth0's device flow on ``http://127.0.0.1:<port>/``; use as a context manager or ``start()``/``stop()``.
 
     ``script``: answers for device-code polls, in order; when it runs out, polls get :data:`PENDING`.
@@ -113,20 +112,6 @@ class Auth0Standin:
     @property
     def discovery_url(self) -> str:
         return self.issuer + ".well-known/openid-configuration"
-
-    def start(self) -> Self:
-        self._stub.__enter__()
-        return self
-
-    def stop(self) -> None:
-        self._stub.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     def play(self, *answers: Answer) -> None:
         """Replace the answers still to come for device-code polls."""

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pusher
 
 from support.engine import close_sdk_client
-from support.http_stub import HttpStub, Reply, StubRequest
+from support.http_stub import HttpStub, Reply, StubRequest, StubService
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +25,7 @@ class AuthRequest:
     form: dict[str, str]
 
 
-class AuthEndpoint:
+class AuthEndpoint(StubService):
     """``with AuthEndpoint(sdk) as endpoint: HttpAuthorizer(endpoint.url, ...)``; see :attr:`requests`.
     Served by the loopback :class:`HttpStub`."""
 
@@ -39,13 +38,8 @@ class AuthEndpoint:
     def requests(self) -> list[AuthRequest]:
         return [AuthRequest(r.method, r.path, dict(r.headers), r.form) for r in self._stub.requests]
 
-    def __enter__(self) -> Self:
-        self._stub.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self._stub.close()
+    def stop(self) -> None:
+        super().stop()
         close_sdk_client(self._sdk)
 
     def _play(self, request: StubRequest) -> Reply:

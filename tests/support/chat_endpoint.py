@@ -9,14 +9,11 @@ Served by the loopback :class:`HttpStub`.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
-from support.http_stub import HttpStub, Reply, StubRequest
+from support.http_stub import HttpStub, Reply, StubRequest, StubService
 from support.soketi import Soketi
 
 
-class ChatEndpoint:
+class ChatEndpoint(StubService):
     def __init__(self, soketi: Soketi, channel: str = "private-chat", *, token: str | None = None,
                  style: str = "sample") -> None:
         self._soketi, self._channel, self._token, self._style = soketi, channel, token, style
@@ -27,16 +24,8 @@ class ChatEndpoint:
     def posts(self) -> list[dict[str, str]]:
         return [_filled(r.form) for r in self._stub.requests if self._authorized(r)]
 
-    def __enter__(self) -> Self:
-        self._stub.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
     def close(self) -> None:
-        self._stub.close()
+        self.stop()
 
     def _authorized(self, request: StubRequest) -> bool:
         return self._token is None or request.headers.get("Authorization") == f"Bearer {self._token}"

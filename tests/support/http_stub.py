@@ -347,3 +347,23 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+class StubService:
+    """A stand-in served by its :class:`HttpStub` (``self._stub``): ``start()``/``stop()``, or a ``with`` block."""
+
+    _stub: HttpStub
+
+    def start(self) -> Self:
+        self._stub.__enter__()
+        return self
+
+    def stop(self) -> None:
+        self._stub.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
