@@ -24,6 +24,7 @@ from support.postgres import PostgresNotInstalledError, PostgresServer
 from support.redis import RedisNotInstalledError, RedisServer
 from support.signin_helpers import memory_keyring  # noqa: F401 - a fixture: an in-memory keyring, installed
 from support.soketi import SOKETI_SERVER_JS, Soketi, soketi_installed
+from support.window_app import make_app  # noqa: F401 - a fixture: windows built by the test, closed after
 
 # Nothing a test runs (the app, `login-feed server` without --data-dir, QSettings) writes into the developer's
 # home: the platform folders point into one temporary folder for the whole run, inherited by child processes.

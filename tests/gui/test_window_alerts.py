@@ -6,7 +6,6 @@ without notifying again."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSystemTrayIcon
 from support.alert_events import breached, brute_force
 from support.alert_timelines import T0
-from support.soketi import APP_SECRET, Soketi
-from support.window_app import FEED_CHANNEL, SECRET_ENV, WAIT_MS, AppFactory, soketi_config, wait_connected
+from support.soketi import Soketi
+from support.window_app import FEED_CHANNEL, WAIT_MS, soketi_config, wait_connected
 
 from desktop.app import LoginFeedApp
 
 IMG = "<img src=x>"
 
-
-@pytest.fixture
-def make_app(qtbot, monkeypatch) -> Iterator[AppFactory]:
-    monkeypatch.setenv(SECRET_ENV, APP_SECRET)
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
 
 
 def alert_notes(notes: list[tuple[str, str]]) -> list[tuple[str, str]]:

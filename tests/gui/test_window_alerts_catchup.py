@@ -5,7 +5,6 @@ instead of adding one; the feed lists the alert once and a click shows exactly t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from support.logstream_server import LogStreamServer, StartServer
 from support.oidc_provider import OidcProvider
 from support.signin_helpers import MemoryKeyring, sign_in_once
 from support.soketi import APP_ID, APP_KEY, Soketi
-from support.window_app import WAIT_MS, AppFactory
+from support.window_app import WAIT_MS
 
 from desktop.config import load_config, save_config
 from desktop.config_schema import Auth0Config, AuthorizationConfig, ChatConfig, Config, FeedConfig, PusherConfig
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.integration
 CHANNEL = "private-login-feed"
 USER = "auth0|61823277a44a21007221a59a"
 
-
-@pytest.fixture
-def make_app(qtbot) -> Iterator[AppFactory]:
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
 
 
 @pytest.fixture

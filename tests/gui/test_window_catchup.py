@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,14 +34,6 @@ from desktop.history import history_path
 pytestmark = pytest.mark.integration
 CHANNEL = "private-login-feed"
 
-
-@pytest.fixture
-def make_app(qtbot) -> Iterator[AppFactory]:
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
 
 
 

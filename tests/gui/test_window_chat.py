@@ -18,7 +18,7 @@ from support.chat_endpoint import ChatEndpoint
 from support.engine import new_client
 from support.recording import EventRecorder
 from support.soketi import APP_KEY, APP_SECRET, Soketi
-from support.window_app import SECRET_ENV, WAIT_MS, AppFactory, soketi_config, subscribed, wait_connected
+from support.window_app import WAIT_MS, AppFactory, soketi_config, subscribed, wait_connected
 
 from desktop.app import LoginFeedApp
 from desktop.chat.messages import ChatMessage
@@ -31,15 +31,6 @@ CHAT = "private-chat"
 PRESENCE = "presence-support"
 BOB = {"id": "bob", "user_info": {"name": "Bob"}}
 
-
-@pytest.fixture
-def make_app(qtbot, monkeypatch) -> Iterator[AppFactory]:
-    monkeypatch.setenv(SECRET_ENV, APP_SECRET)
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
 
 
 class Bob:

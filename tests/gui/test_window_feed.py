@@ -11,19 +11,16 @@ import dataclasses
 import html
 import logging
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt
 from PySide6.QtWidgets import QSystemTrayIcon
-from support.soketi import APP_SECRET, Soketi
+from support.soketi import Soketi
 from support.window_app import (
     FEED_CHANNEL,
-    SECRET_ENV,
     WAIT_MS,
-    AppFactory,
     soketi_config,
     trigger_many,
     trigger_v1,
@@ -44,15 +41,6 @@ IMG = "<img src=x onerror=alert(1)>"
 BOLD = "<b>bold</b>"
 DISPLAY = Qt.ItemDataRole.DisplayRole
 
-
-@pytest.fixture
-def make_app(qtbot, monkeypatch) -> Iterator[AppFactory]:
-    monkeypatch.setenv(SECRET_ENV, APP_SECRET)
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
 
 
 def rows(app: LoginFeedApp) -> list[FeedEvent]:

@@ -10,7 +10,6 @@ import dataclasses
 import logging
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,15 +44,6 @@ pytestmark = pytest.mark.integration
 STORED_TOKEN = "stored-refresh-token"
 DROPPED = "dropped a connection built for settings that have changed since"
 
-
-@pytest.fixture
-def make_app(qtbot, monkeypatch) -> Iterator[AppFactory]:
-    monkeypatch.setenv(SECRET_ENV, APP_SECRET)
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
 
 
 def engine_threads() -> list[threading.Thread]:

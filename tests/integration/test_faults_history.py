@@ -151,15 +151,6 @@ def test_a_corrupt_history_is_moved_aside_by_the_store_and_a_fresh_one_used(tmp_
     assert integrity(path) == "ok"
 
 
-@pytest.fixture
-def make_app(qtbot, monkeypatch) -> Iterator[AppFactory]:
-    monkeypatch.setenv(SECRET_ENV, APP_SECRET)
-    factory = AppFactory(qtbot)
-    try:
-        yield factory
-    finally:
-        factory.close_all()
-
 
 def test_the_window_starts_on_a_corrupt_history_says_so_and_records_into_a_fresh_one(
         qtbot, tmp_path: Path, soketi: Soketi, make_app: AppFactory) -> None:

@@ -7,11 +7,12 @@ and closes the history and stops the engine's threads), also when the test faile
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
@@ -145,3 +146,15 @@ class AppFactory:
 
 def secret_env() -> dict[str, str]:
     return {SECRET_ENV: APP_SECRET}
+
+
+@pytest.fixture
+def make_app(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppFactory]:
+    """``make_app(config, data_dir)``: windows built for this test, all closed at its end. The local signer's
+    app secret is in the environment (remote mode never reads it)."""
+    monkeypatch.setenv(SECRET_ENV, APP_SECRET)
+    factory = AppFactory(qtbot)
+    try:
+        yield factory
+    finally:
+        factory.close_all()
