@@ -4,7 +4,6 @@ filling the gap left while it was stopped (the Management API from the stand-in,
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,22 +23,10 @@ from desktop.secrets import SecretStore
 from desktop.tenantlog.backfill import ingest_sink
 from desktop.tenantlog.catchup import settings_from_config, start_catch_up
 from desktop.tenantlog.management import ManagementError, ManagementSettings
-from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def api() -> Iterator[ManagementStandin]:
-    with ManagementStandin() as standin:
-        yield standin
-
-
-@pytest.fixture
-def tenant_log(tmp_path: Path) -> Iterator[TenantLog]:
-    log = TenantLog(SqliteEventStore(tmp_path / "data" / "tenant-log.sqlite3"), token=None)
-    yield log
-    log.close()
 
 
 def secrets_for(api: ManagementStandin) -> SecretStore:

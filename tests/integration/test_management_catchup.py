@@ -8,7 +8,6 @@ asked and stored, never how long anything took.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,23 +25,11 @@ from desktop.tenantlog.backfill import (
     ingest_sink,
 )
 from desktop.tenantlog.management import ManagementClient, ManagementError, ManagementSettings, Stopped
-from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
 LOGS = "/api/v2/logs"
 
 
-@pytest.fixture
-def api() -> Iterator[ManagementStandin]:
-    with ManagementStandin() as standin:
-        yield standin
-
-
-@pytest.fixture
-def tenant_log(tmp_path: Path) -> Iterator[TenantLog]:
-    log = TenantLog(SqliteEventStore(tmp_path / "tenant-log.sqlite3"), token=None)
-    yield log
-    log.close()
 
 
 def client_for(api: ManagementStandin, secret: str | None = None, **kwargs: Any) -> ManagementClient:

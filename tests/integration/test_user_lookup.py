@@ -4,12 +4,9 @@ store knows too little of the user; one row per ``log_id``, oldest first; Auth0 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 from starlette.requests import Request
@@ -22,7 +19,6 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when i
 from desktop.authserver.logstream import TenantLog
 from desktop.tenantlog.backfill import ingest_sink
 from desktop.tenantlog.management import ManagementClient, ManagementSettings
-from desktop.tenantlog.sqlite_store import SqliteEventStore
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
 
@@ -31,17 +27,6 @@ async def anyone(request: Request) -> None:  # the app's token check is tested w
     return None
 
 
-@pytest.fixture
-def api() -> Iterator[ManagementStandin]:
-    with ManagementStandin() as standin:
-        yield standin
-
-
-@pytest.fixture
-def tenant_log(tmp_path: Path) -> Iterator[TenantLog]:
-    log = TenantLog(SqliteEventStore(tmp_path / "tenant-log.sqlite3"), token=None)
-    yield log
-    log.close()
 
 
 def lookup(tenant_log: TenantLog, user_id: str, limit: int) -> list[dict[str, Any]]:
