@@ -14,13 +14,13 @@ retrying it would never help, and the rest of the batch must not wait for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-__all__ = ["MAX_LOG_ID_CHARS", "BodyError", "ParsedBody", "Record", "parse_body"]
+__all__ = ["MAX_LOG_ID_CHARS", "BodyError", "ParsedBody", "Record", "parse_body", "read_records"]
 
 MAX_LOG_ID_CHARS = 128
 """Auth0's log ids are 56 digits; anything much longer is not one (and must not bloat the unique index)."""
@@ -57,7 +57,11 @@ def parse_body(body: bytes) -> ParsedBody:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(f"the body is not UTF-8 text (bad byte at offset {exc.start})") from None
-    documents = _documents(text)
+    return read_records(_documents(text))
+
+
+def read_records(documents: Iterable[Any]) -> ParsedBody:
+    """The records among already decoded documents (a delivery's, or the Management API's answer)."""
     parsed = ParsedBody()
     for index, item in enumerate(documents):
         record, problem = _record(item)

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import orjson
-
-from desktop.tenantlog.body import BodyError, parse_body
+from desktop.tenantlog.body import read_records
 from desktop.tenantlog.enrich import Locator, no_location
 from desktop.tenantlog.normalize import normalize
 
@@ -29,14 +27,9 @@ def merge_user_events(stored: Sequence[Mapping[str, Any]], fetched: Sequence[Map
     """The newest ``limit`` events of ``stored`` (v2 events) and ``fetched`` (raw records), oldest first, one per
     ``log_id`` (the stored copy wins: it has a cursor). A fetched record that cannot be read is left out."""
     by_id: dict[str, dict[str, Any]] = {}
-    if fetched:
-        try:
-            records = parse_body(orjson.dumps(list(fetched))).records
-        except (BodyError, TypeError):
-            records = []
-        for record in records:
-            event = normalize(record, received_at, locate=locate)
-            by_id[str(event.get("log_id"))] = event
+    for record in read_records(fetched).records:
+        event = normalize(record, received_at, locate=locate)
+        by_id[str(event.get("log_id"))] = event
     for event in stored:
         by_id[str(event.get("log_id"))] = dict(event)
     ordered = sorted(by_id.values(), key=lambda e: (str(e.get("at") or ""), str(e.get("log_id") or "")))
