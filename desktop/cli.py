@@ -145,7 +145,10 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     from desktop.log import status  # noqa: PLC0415
     from desktop.tail_catchup import tail_catch_up  # noqa: PLC0415
 
+    from desktop.util.collector import tune_for_bursts  # noqa: PLC0415
+
     catch_up = None if args.no_catch_up else tail_catch_up(config, channel, signin, status)
+    tune_for_bursts()  # this process is tail's alone from here on (tests call run_tail in theirs)
     return run_tail(client, channel, args.format, catch_up=catch_up, alerts_only=args.alerts_only)
 
 

@@ -17,6 +17,7 @@ from desktop import resources
 from desktop.config import load_config
 from desktop.config_schema import Config, ConfigError
 from desktop.ui.settings_dialog import SettingsDialog
+from desktop.util import collector
 
 
 def window_qapp() -> QApplication:
@@ -64,9 +65,7 @@ class GuiThreadCollector(QObject):
     everything else at once.
     """
 
-    THRESHOLDS = (50_000, 20, 100)
-    """Fewer, larger collections than Python's default (700, 10, 10): a burst of events does not pause the GUI
-    thread for full collections (bench/window_burst.py: 45-100 ms pauses, several per burst, with the default)."""
+    THRESHOLDS = collector.THRESHOLDS
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 1000) -> None:
         super().__init__(parent)
@@ -92,7 +91,7 @@ class GuiThreadCollector(QObject):
 def tune_gc(parent: QObject | None = None) -> GuiThreadCollector:
     """Everything built so far lives as long as the app: keep it out of the collector's sight (``freeze``),
     then collect on the GUI thread only (:class:`GuiThreadCollector`). Returns the running collector."""
-    gc.freeze()
-    collector = GuiThreadCollector(parent)
-    collector.start()
-    return collector
+    collector.freeze_startup()
+    gui_collector = GuiThreadCollector(parent)
+    gui_collector.start()
+    return gui_collector
