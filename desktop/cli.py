@@ -144,7 +144,6 @@ def _tail(args: argparse.Namespace, config: Config) -> int:
     client = build_client(config, SecretStore(os.environ), signin=signin)
     from desktop.log import status  # noqa: PLC0415
     from desktop.tail_catchup import tail_catch_up  # noqa: PLC0415
-
     from desktop.util.collector import tune_for_bursts  # noqa: PLC0415
 
     catch_up = None if args.no_catch_up else tail_catch_up(config, channel, signin, status)

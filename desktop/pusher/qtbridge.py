@@ -73,7 +73,8 @@ class PusherBridge(QObject):
 
     def __init__(self, client: PusherClient, parent: QObject | None = None, *, routes: Routes | None = None,
                  feed: Callable[[list[ChannelEvent]], None] | None = None) -> None:
-        """``feed`` takes the feed channel's events on the engine thread (without it they go to ``other_events``)."""
+        """``feed`` takes the feed channel's events on the engine thread (without it they go to ``other_events``);
+        it may wait (the pipe's back-pressure), so the engine then handles frames on its own thread."""
         super().__init__(parent)
         self.client = client
         #: Read on the engine thread, replaced whole (never changed in place): add routes before subscribing.
@@ -81,11 +82,12 @@ class PusherBridge(QObject):
         self._feed = feed
         self._signals = {Route.FEED_STATUS: self.feed_status, Route.CHAT: self.chat_events,
                          Route.PRESENCE: self.presence_events, Route.OTHER: self.other_events}
-        client.on_batch(self.route_batch)
+        client.on_batch(self.route_batch, may_wait=feed is not None)  # the feed's pipe has back-pressure
         client.on_state_change(self._on_state)
 
     def route_batch(self, events: list[ChannelEvent]) -> None:
-        """One drained batch, on the engine thread: each route's events, in arrival order, to its signal."""
+        """One batch, on the engine thread (or a reader thread without ``feed``): each route's events, in arrival
+        order, to its signal."""
         routes = self.routes
         parts: dict[Route, list[ChannelEvent]] = {}
         for event in events:

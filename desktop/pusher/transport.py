@@ -2,8 +2,9 @@
 
 websocket-client opens the connection (handshake, TLS with verification, proxies) and sends; the reader
 thread then pulls large chunks from the raw socket, splits them into frames with :class:`FrameReader`,
-and posts every chunk's text frames as one batch. It does nothing else per frame, so a burst never
-backs up into the server (soketi silently drops events for slow readers).
+and hands every chunk's text frames over as one message (``PusherClient`` runs the core on them right there
+when it can, else queues them for its engine thread). It reads again as soon as that returns, so a burst
+never backs up into the server (soketi silently drops events for slow readers).
 """
 
 from __future__ import annotations
@@ -27,18 +28,23 @@ log = logging.getLogger("desktop.pusher.transport")
 RECV_CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 10.0
 
-#: ``post(message)`` hands a message to the engine thread. Messages are tuples:
+#: ``hand_over(transport, message)``: what the reader thread hands to the engine, in order. Messages are tuples:
 #: ("open", gen, transport) · ("frames", gen, [bytes, ...], monotonic_time) · ("closed", gen, code, reason)
-Post = Callable[[tuple[Any, ...]], None]
+HandOver = Callable[["Transport", tuple[Any, ...]], None]
 
 
 class Transport:
     """A websocket connection attempt and, once open, its reader thread."""
 
-    def __init__(self, url: str, generation: int, post: Post, *, sslopt: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, generation: int, hand_over: HandOver, *,
+                 sslopt: dict[str, Any] | None = None) -> None:
         self.url = url
         self.generation = generation
-        self._post = post
+        self._hand_over = hand_over
+        #: Messages this reader queued for the engine thread, and how many of them it has handled: equal when
+        #: none waits, so a later one may be handled at once without overtaking it. Each has one writer.
+        self.queued = 0
+        self.handled = 0
         self._sslopt = sslopt
         self._ws: websocket.WebSocket | None = None
         self._lock = threading.Lock()
@@ -143,6 +149,9 @@ class Transport:
                     log.warning("dropped a binary frame (Pusher sends text only)")
             if texts:
                 post(("frames", generation, texts, monotonic()))
+
+    def _post(self, message: tuple[Any, ...]) -> None:
+        self._hand_over(self, message)
 
     def _pong(self, ws: websocket.WebSocket, payload: bytes) -> None:
         with contextlib.suppress(OSError, websocket.WebSocketException):
