@@ -7,44 +7,31 @@ paused, in which case events wait in a buffer and all arrive, in order, on resum
 
 from __future__ import annotations
 
-import logging
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QSplitter,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from desktop.feed.channel_warning import PublicChannelWarning
 from desktop.feed.chart import MinuteChart
 from desktop.feed.counters import FeedCounters, quiet
+from desktop.feed.country_choices import CountryChoices
+from desktop.feed.csv_export import ask_csv_path, export_csv
 from desktop.feed.detail import EventDetail
 from desktop.feed.events import FeedEvent
 from desktop.feed.filters import FeedFilterProxy
 from desktop.feed.focus import FocusBar
 from desktop.feed.fold import LoginFolder
-from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel, plain_line
-from desktop.feed.serialise import write_csv
+from desktop.feed.model import DEFAULT_MAX_ROWS, FeedModel
+from desktop.feed.pause_buffer import PauseBuffer
 from desktop.feed.stats import FeedStats
 from desktop.feed.toolbar import FeedToolbar
 from desktop.feed.view import FeedView
 from desktop.ui.text import plain
-
-log = logging.getLogger("desktop.feed")
-
-MAX_COUNTRY_CHARS = 64  # longer "countries" are searchable but not offered in the combo
 
 
 class FeedPanel(QWidget):
@@ -61,11 +48,7 @@ class FeedPanel(QWidget):
                  tz: tzinfo | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         super().__init__(parent)
         self.setObjectName("feedPanel")
-        self._paused = False
-        self._buffer: deque[FeedEvent] = deque(maxlen=max_rows)  # older ones the model's cap would drop anyway
-        self._buffered = 0
-        self._countries: set[str] = set()
-
+        self._pause = PauseBuffer(max_rows)
         self.folder = LoginFolder()
         self.model = FeedModel(max_rows, self)
         self.proxy = FeedFilterProxy(self)
@@ -121,27 +104,14 @@ class FeedPanel(QWidget):
         self.outcome_combo, self.country_combo = bar.outcome_combo, bar.country_combo
         self.paused_label, self.pause_button, self.export_button = bar.paused_label, bar.pause_button, bar.export_button
         self.toolbar = bar.layout
+        self.country_choices = CountryChoices(self.country_combo, self.proxy)
         self.find_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
         self.find_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.find_shortcut.activated.connect(self.focus_search)
 
     def _create_warning(self) -> None:
-        self.warning = QFrame()
-        self.warning.setObjectName("publicChannelWarning")
-        # Fixed colours on purpose: the same amber bar with dark text reads on light and dark palettes.
-        self.warning.setStyleSheet(
-            "#publicChannelWarning { background: #fff3cd; border: 1px solid #e0b252; border-radius: 4px; }"
-            "#publicChannelWarning QLabel { color: #4d3800; background: transparent; }")
-        icon = plain(QLabel())
-        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(16, 16))
-        self.warning_label = plain(QLabel())
-        self.warning_label.setWordWrap(True)
-        self.warning_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row = QHBoxLayout(self.warning)
-        row.setContentsMargins(8, 5, 8, 5)
-        row.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.warning_label, 1)
-        self.warning.hide()
+        self.warning = PublicChannelWarning()
+        self.warning_label = self.warning.label
         self.focus_bar = FocusBar(self.proxy)  # while the feed shows only an alert's events
         self.focus_bar.show_all_requested.connect(self.show_all)
         for edited in (self.search.textEdited, self.type_combo.activated, self.outcome_combo.activated,
@@ -181,14 +151,13 @@ class FeedPanel(QWidget):
         batch, replaced = self.folder.fold(events)
         for old, new in replaced:  # the v2 row takes the place of the v1 row listed (or waiting) before
             if not self.model.replace_event(old, new):
-                self._buffer = deque((new if ev is old else ev for ev in self._buffer), maxlen=self._buffer.maxlen)
+                self._pause.replace(old, new)
         if not batch:
             return batch
         self.stats.add(batch)
         self.chart.schedule_update()
-        if self._paused:
-            self._buffer.extend(batch)
-            self._buffered += len(batch)
+        if self._pause.paused:
+            self._pause.hold(batch)
             self._update_paused_label()
             return batch
         self._show(batch)
@@ -196,23 +165,21 @@ class FeedPanel(QWidget):
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self._pause.paused
 
     @Slot(bool)
     def set_paused(self, paused: bool) -> None:
         """Pause: the list stops moving and new events wait. Resume: every waiting event arrives, in order."""
         paused = bool(paused)
-        if paused == self._paused:
+        if paused == self._pause.paused:
             return
-        self._paused = paused
+        self._pause.paused = paused
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(paused)
         self.pause_button.blockSignals(False)
         self.pause_button.setText("Resume" if paused else "Pause")
         if not paused:
-            waiting = list(self._buffer)
-            self._buffer.clear()
-            self._buffered = 0
+            waiting = self._pause.release()
             if waiting:
                 self._show(waiting)
         self._update_paused_label()
@@ -220,43 +187,25 @@ class FeedPanel(QWidget):
     @property
     def buffered_count(self) -> int:
         """Events waiting for Resume."""
-        return self._buffered
+        return self._pause.waiting
 
     def set_public_channel_warning(self, channel: str | None) -> None:
         """Show the warning for a public feed channel (None or "" hides it)."""
-        if channel:
-            self.warning_label.setText(
-                f"Anyone who has the app key can read {plain_line(channel, 200)}: it is a public channel.")
-            self.warning.show()
-        else:
-            self.warning_label.clear()
-            self.warning.hide()
+        self.warning.set_channel(channel)
 
     def export_visible_csv(self, path: str | Path) -> int | None:
         """Write the rows shown (filters applied, newest first) to ``path``; the count, or None on failure."""
-        events = self.proxy.visible_events()
-        try:
-            with open(path, "wb") as handle:
-                count = write_csv(events, handle, bom=True)  # the BOM: spreadsheets then read UTF-8 right
-        except OSError as exc:
-            message = f"Could not export to {Path(path).name}: {exc.strerror or exc}"
-            log.warning("CSV export failed: %s", exc)
-            self.export_status.setText(message)
-            self.export_finished.emit(message)
-            return None
-        message = f"Exported {count:,} row{'s' if count != 1 else ''} to {Path(path).name}"
+        count, message = export_csv(self.proxy.visible_events(), path)
         self.export_status.setText(message)
         self.export_finished.emit(message)
         return count
 
     def clear(self) -> None:
         """Forget the list, the buffer and the counters."""
-        self._buffer.clear()
-        self._buffered = 0
+        self._pause.clear()
         self.model.clear()
         self.stats.clear()
-        self._countries.clear()
-        self._rebuild_country_combo()
+        self.country_choices.clear()
         self.chart.refresh()
         self._update_paused_label()
 
@@ -286,32 +235,7 @@ class FeedPanel(QWidget):
     # -- internals --------------------------------------------------------------------------------------
     def _show(self, batch: list[FeedEvent]) -> None:
         self.model.add_events(batch)
-        self._note_countries(batch)
-
-    def _note_countries(self, batch: list[FeedEvent]) -> None:
-        known = self._countries
-        new = {ev.country for ev in batch if ev.country and ev.country not in known}
-        if not new:
-            return
-        # Rebuilt from what the list holds, so hostile "countries" cannot grow the combo without bound.
-        self._countries = {c for c in self.proxy.countries() if len(c) <= MAX_COUNTRY_CHARS}
-        self._rebuild_country_combo()
-
-    def _rebuild_country_combo(self) -> None:
-        combo = self.country_combo
-        current = combo.currentData()
-        combo.blockSignals(True)
-        try:
-            combo.clear()
-            combo.addItem("All countries", None)
-            choices = set(self._countries)
-            if current:
-                choices.add(current)  # the active filter stays selectable even if its rows are gone
-            for country in sorted(choices):
-                combo.addItem(plain_line(country, MAX_COUNTRY_CHARS), country)
-            combo.setCurrentIndex(max(0, combo.findData(current)) if current else 0)
-        finally:
-            combo.blockSignals(False)
+        self.country_choices.note(batch)
 
     @Slot()
     def _apply_filters(self) -> None:
@@ -356,15 +280,15 @@ class FeedPanel(QWidget):
             self.footer.setText(f"{total:,} event{'s' if total != 1 else ''}")
 
     def _update_paused_label(self) -> None:
-        if self._paused:
-            self.paused_label.setText(f"Paused — {self._buffered:,} new")
+        if self._pause.paused:
+            self.paused_label.setText(f"Paused — {self._pause.waiting:,} new")
             self.paused_label.show()
         else:
             self.paused_label.hide()
 
     @Slot()
     def _ask_export_path(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export visible rows", "login-feed.csv", "CSV files (*.csv)")
+        path = ask_csv_path(self)
         if path:
             self.export_visible_csv(path)
 

@@ -12,7 +12,6 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.feed.csv_export import ask_csv_path
 from desktop.ui.status import ConnectionStatus
 from desktop.ui.text import plain
 
@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         self._prefs.sync()
 
     def _ask_export_path(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export visible rows", "login-feed.csv", "CSV files (*.csv)")
+        path = ask_csv_path(self)
         if path:
             self.export_requested.emit(path)
 

@@ -200,7 +200,7 @@ def test_export_failure_is_reported_not_raised(panel: FeedPanel, tmp_path: Path)
 
 def test_export_button_asks_for_a_path(panel: FeedPanel, tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "chosen.csv"
-    monkeypatch.setattr("desktop.feed.panel.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("desktop.feed.csv_export.QFileDialog.getSaveFileName",
                         lambda *args, **kwargs: (str(target), "CSV files (*.csv)"))
     panel.add_events([ev(1)])
     panel.export_button.click()
