@@ -22,7 +22,7 @@ import hmac
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from desktop.config_schema import Config
 from desktop.secrets import SecretStore, SecretsUnavailable
 from desktop.signing.pusher_http import PusherHttpApi
 from desktop.tenantlog.alerting import AlertFollower, any_rule_on
-from desktop.tenantlog.body import BodyError, parse_body
+from desktop.tenantlog.body import BodyError, decode_body, read_records
 from desktop.tenantlog.enrich import GeoIpLocator, Locator, no_location
 from desktop.tenantlog.normalize import normalize
 from desktop.tenantlog.publisher import Publisher
@@ -132,12 +132,18 @@ class TenantLog:
     # ---- the log stream ------------------------------------------------------------------------------------
 
     def ingest(self, body: bytes, *, publish: bool = True) -> IngestResult:
-        """Parse, normalise and commit one delivery (blocking); wakes the publisher after the commit.
-        ``publish=False`` stores without publishing (old events from a backfill: served by ``/events`` only).
+        """Parse one log-stream delivery and :meth:`ingest_records` its records (blocking).
 
         :raises BodyError: the body cannot be parsed (nothing stored).
         """
-        parsed = parse_body(body)
+        return self.ingest_records(decode_body(body), publish=publish)
+
+    def ingest_records(self, documents: Iterable[Any], *, publish: bool = True) -> IngestResult:
+        """Check, normalise and commit already decoded records (a delivery's, or the Management API's pages for
+        the catch-up and backfill: a :data:`~desktop.tenantlog.backfill.Sink`) in one transaction (blocking);
+        wakes the publisher after the commit. The one way events get into the store. ``publish=False`` stores
+        without publishing (old events from a backfill: served by ``/events`` only)."""
+        parsed = read_records(documents)
         now = self.clock()
         events = [normalize(record, now, locate=self.locate) for record in parsed.records]
         stored, duplicates = self.store.add(events, now, published=not publish)

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["MAX_LOG_ID_CHARS", "BodyError", "ParsedBody", "Record", "parse_body", "read_records"]
+__all__ = ["MAX_LOG_ID_CHARS", "BodyError", "ParsedBody", "Record", "decode_body", "parse_body", "read_records"]
 
 MAX_LOG_ID_CHARS = 128
 """Auth0's log ids are 56 digits; anything much longer is not one (and must not bloat the unique index)."""
@@ -50,6 +50,14 @@ def parse_body(body: bytes) -> ParsedBody:
 
     :raises BodyError: the body is empty, not UTF-8, or not JSON in any of the three formats.
     """
+    return read_records(decode_body(body))
+
+
+def decode_body(body: bytes) -> list[Any]:
+    """The JSON documents of one delivery (not yet checked to be records: :func:`read_records` does that).
+
+    :raises BodyError: the body is empty, not UTF-8, or not JSON in any of the three formats.
+    """
     text = body.strip()
     if not text:
         raise BodyError("the body is empty: expected a JSON array, JSON lines or one JSON object")
@@ -57,11 +65,12 @@ def parse_body(body: bytes) -> ParsedBody:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(f"the body is not UTF-8 text (bad byte at offset {exc.start})") from None
-    return read_records(_documents(text))
+    return _documents(text)
 
 
 def read_records(documents: Iterable[Any]) -> ParsedBody:
-    """The records among already decoded documents (a delivery's, or the Management API's answer)."""
+    """The records among already decoded documents (a delivery's, or the Management API's answer: those are
+    read as they are, never serialised to JSON and parsed again)."""
     parsed = ParsedBody()
     for index, item in enumerate(documents):
         record, problem = _record(item)

@@ -12,6 +12,7 @@ is a repair, not something the live feed depends on.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from desktop.authserver.logstream import TenantLog
 from desktop.config_checks import AUTH0_CLIENT_SECRET_ENV
 from desktop.config_schema import Config
 from desktop.secrets import SecretStore, SecretsUnavailable
-from desktop.tenantlog.backfill import FileCheckpoint, Progress, backfill_since, catch_up, format_progress, ingest_sink
+from desktop.tenantlog.backfill import FileCheckpoint, Progress, Sink, backfill_since, catch_up, format_progress
 from desktop.tenantlog.management import ManagementClient, ManagementError, ManagementSettings, Stopped
 
 __all__ = ["CatchUpRunner", "management_client", "settings_from_config", "start_catch_up"]
@@ -98,13 +99,13 @@ def start_catch_up(settings: ManagementSettings | None, tenant_log: TenantLog, s
     progress = _Logger(clock)
     if backfill_from is not None:
         # A backfill seeds old history: stored and served by /events, never pushed live to every open window.
-        sink = ingest_sink(lambda body: tenant_log.ingest(body, publish=False))
+        sink: Sink = functools.partial(tenant_log.ingest_records, publish=False)
         checkpoint = FileCheckpoint(state_dir / "auth0-backfill.json", f"backfill-since:{backfill_from.isoformat()}")
         what = f"the backfill from Auth0 since {backfill_from.isoformat()}"
         runner = CatchUpRunner(client, lambda c: backfill_since(c, backfill_from, sink, progress, checkpoint), what)
     else:
         # A gap left while the server was stopped is recent: published, so windows that stayed connected see it.
-        sink = ingest_sink(tenant_log.ingest)
+        sink = tenant_log.ingest_records
         newest = tenant_log.store.newest_log_id()
         checkpoint = FileCheckpoint(state_dir / "auth0-catch-up.json", "catch-up")
         runner = CatchUpRunner(client, lambda c: catch_up(c, newest, sink, progress, checkpoint=checkpoint),

@@ -124,7 +124,8 @@ def _dig(tree: Any, *keys: str) -> Any:
 
 
 def _count(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    """A count, or None; beyond 64 bits it is no count (and JSON encoders, SQLite and the window refuse it)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         return None
     return value
 

@@ -20,7 +20,6 @@ from support.waiting import wait_until
 from desktop.authserver.logstream import TenantLog
 from desktop.config import load_config
 from desktop.secrets import SecretStore
-from desktop.tenantlog.backfill import ingest_sink
 from desktop.tenantlog.catchup import settings_from_config, start_catch_up
 from desktop.tenantlog.management import ManagementError, ManagementSettings
 
@@ -50,7 +49,7 @@ def test_the_config_section_becomes_the_client_settings(tmp_path: Path) -> None:
 def test_start_catch_up_fills_the_gap_on_its_thread(api: ManagementStandin, tenant_log: TenantLog,
                                                     caplog: pytest.LogCaptureFixture) -> None:
     events = api.seed(180, start=AUG_1)
-    ingest_sink(tenant_log.ingest)([{"log_id": e["log_id"], "data": e} for e in events[:30]])
+    tenant_log.ingest_records([{"log_id": e["log_id"], "data": e} for e in events[:30]])
     caplog.set_level(logging.INFO, "desktop.tenantlog")
     runner = start_catch_up(ManagementSettings(api.base_url, api.client_id), tenant_log, secrets=secrets_for(api))
     assert runner is not None
@@ -87,7 +86,7 @@ def test_without_settings_or_secret_nothing_starts_but_a_backfill_says_what_is_m
 
 
 def test_a_failing_catch_up_is_logged_and_ends_quietly(api: ManagementStandin, tenant_log: TenantLog) -> None:
-    ingest_sink(tenant_log.ingest)([{"log_id": e["log_id"], "data": e} for e in api.seed(2, start=AUG_1)])
+    tenant_log.ingest_records([{"log_id": e["log_id"], "data": e} for e in api.seed(2, start=AUG_1)])
     runner = start_catch_up(ManagementSettings(api.base_url, api.client_id), tenant_log,
                             secrets=SecretStore(env={"LOGIN_FEED_AUTH0_CLIENT_SECRET": "not-the-secret"}))
     assert runner is not None and runner.join(30)

@@ -1,5 +1,5 @@
 """Catch-up and backfill from Auth0's Management API, against the stand-in (tests/support/auth0_management_standin.py)
-and into the real tenant-log store through the log stream's own ingest (``TenantLog.ingest``).
+and into the real tenant-log store through the log stream's own ingest (``TenantLog.ingest_records``).
 
 Waits for the rate limit are real but short (the stand-in's windows are a second or less); the tests assert what was
 asked and stored, never how long anything took.
@@ -22,7 +22,6 @@ from desktop.tenantlog.backfill import (
     backfill_since,
     catch_up,
     format_progress,
-    ingest_sink,
 )
 from desktop.tenantlog.management import ManagementClient, ManagementError, ManagementSettings, Stopped
 
@@ -53,7 +52,7 @@ class Recorder:
 def test_catch_up_fills_the_gap_since_the_newest_stored_log_id_following_the_link_header(
         api: ManagementStandin, tenant_log: TenantLog) -> None:
     events = api.seed(250, start=AUG_1)
-    sink = ingest_sink(tenant_log.ingest)
+    sink = tenant_log.ingest_records
     sink([{"log_id": e["log_id"], "data": e} for e in events[:40]])  # what the log stream delivered before the stop
     newest = tenant_log.store.newest_log_id()
     assert newest == events[39]["log_id"]
@@ -72,13 +71,30 @@ def test_catch_up_fills_the_gap_since_the_newest_stored_log_id_following_the_lin
     assert progress.seen[-1].done and progress.seen[-1].reached == events[-1]["date"]
 
 
+def test_an_event_holding_an_integer_beyond_64_bits_is_caught_up_like_the_others(
+        api: ManagementStandin, tenant_log: TenantLog) -> None:
+    # The API's JSON may hold any integer; the records go to the store as decoded (once they were encoded to JSON
+    # bytes again first, which refused such an integer: the catch-up stopped there, and again at every start).
+    events = api.seed(20, start=AUG_1)
+    odd = {**events[5], "details": {"stats": {"loginsCount": 2**64}, "request": {"id": 2**70}}}
+    api.add(odd)
+    client = client_for(api)
+    try:
+        result = catch_up(client, events[0]["log_id"], tenant_log.ingest_records, Recorder())
+    finally:
+        client.close()
+    assert result.done and sorted(stored_ids(tenant_log)) == sorted(e["log_id"] for e in events[1:])
+    stored = next(e for e in tenant_log.store.page(None, 1000).events if e["log_id"] == odd["log_id"])
+    assert stored["logins_count"] is None  # not a count anyone has: dropped, as an unreadable one is
+
+
 def test_a_429_waits_for_the_reset_and_repeats_the_request(api: ManagementStandin, tenant_log: TenantLog) -> None:
     events = api.seed(120, start=AUG_1)
     api.throttle_next(2, reset_in=0.3)
     progress = Recorder()
     client = client_for(api)
     try:
-        catch_up(client, events[0]["log_id"], ingest_sink(tenant_log.ingest), progress)
+        catch_up(client, events[0]["log_id"], tenant_log.ingest_records, progress)
     finally:
         client.close()
     assert len(stored_ids(tenant_log)) == 119
@@ -95,7 +111,7 @@ def test_a_spent_budget_is_waited_out_and_everything_arrives(tenant_log: TenantL
         progress = Recorder()
         client = client_for(api)
         try:
-            catch_up(client, events[0]["log_id"], ingest_sink(tenant_log.ingest), progress)
+            catch_up(client, events[0]["log_id"], tenant_log.ingest_records, progress)
         finally:
             client.close()
         assert len(stored_ids(tenant_log)) == 149
@@ -110,7 +126,7 @@ def test_the_token_is_reused_until_it_nears_expiry_and_replaced_when_refused(
     events = api.seed(30, start=AUG_1)
     shift = [0.0]
     client = client_for(api, clock=lambda: time.time() + shift[0])
-    sink = ingest_sink(tenant_log.ingest)
+    sink = tenant_log.ingest_records
     try:
         catch_up(client, events[0]["log_id"], sink, Recorder())
         catch_up(client, events[10]["log_id"], sink, Recorder())
@@ -132,7 +148,7 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(api: ManagementStandin
     api.seed(50, start=AUG_1 - timedelta(days=1))  # before the date: not wanted
     wanted = api.seed(330, start=AUG_1)
     checkpoint = FileCheckpoint(tmp_path / "backfill.json", "backfill-since:2026-08-01")
-    sink = ingest_sink(tenant_log.ingest)
+    sink = tenant_log.ingest_records
     calls: list[int] = []
 
     def failing_sink(records: list[dict[str, Any]]) -> None:
@@ -165,7 +181,7 @@ def test_a_stopped_catch_up_keeps_its_checkpoint_and_the_next_start_resumes_from
         api: ManagementStandin, tenant_log: TenantLog, tmp_path: Path) -> None:
     events = api.seed(300, start=AUG_1)
     checkpoint = FileCheckpoint(tmp_path / "catch-up.json", "catch-up")
-    sink = ingest_sink(tenant_log.ingest)
+    sink = tenant_log.ingest_records
     client = client_for(api)
 
     def stop_after_first_page(state: Progress) -> None:

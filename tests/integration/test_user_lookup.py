@@ -17,7 +17,6 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 and warns when i
     from starlette.testclient import TestClient
 
 from desktop.authserver.logstream import TenantLog
-from desktop.tenantlog.backfill import ingest_sink
 from desktop.tenantlog.management import ManagementClient, ManagementSettings
 
 AUG_1 = datetime(2026, 8, 1, tzinfo=UTC)
@@ -41,7 +40,7 @@ def test_the_store_is_topped_up_from_auth0_once_per_log_id(api: ManagementStandi
     user = next(e["user_id"] for e in events if e.get("user_id"))
     mine = [e for e in events if e.get("user_id") == user]
     assert len(mine) >= 3, "the sample data should give one user several events"
-    ingest_sink(tenant_log.ingest)([{"log_id": e["log_id"], "data": e} for e in mine[-2:]])  # the store: 2 of them
+    tenant_log.ingest_records([{"log_id": e["log_id"], "data": e} for e in mine[-2:]])  # the store: 2 of them
     client = ManagementClient(ManagementSettings(api.base_url, api.client_id), api.client_secret)
     tenant_log.user_logs = lambda user_id, n: client.user_logs(user_id, per_page=n)
     try:
@@ -58,7 +57,7 @@ def test_the_store_is_topped_up_from_auth0_once_per_log_id(api: ManagementStandi
 def test_auth0_failing_leaves_the_stored_events(api: ManagementStandin, tenant_log: TenantLog) -> None:
     events = api.seed(20, start=AUG_1)
     user = next(e["user_id"] for e in events if e.get("user_id"))
-    ingest_sink(tenant_log.ingest)([{"log_id": e["log_id"], "data": e} for e in events if e.get("user_id") == user])
+    tenant_log.ingest_records([{"log_id": e["log_id"], "data": e} for e in events if e.get("user_id") == user])
 
     def down(user_id: str, limit: int) -> list[dict[str, Any]]:
         raise OSError("unreachable")
@@ -70,7 +69,7 @@ def test_auth0_failing_leaves_the_stored_events(api: ManagementStandin, tenant_l
 
 def test_a_store_with_enough_events_does_not_ask_auth0(tenant_log: TenantLog, api: ManagementStandin) -> None:
     events = api.seed(40, start=AUG_1)
-    ingest_sink(tenant_log.ingest)([{"log_id": e["log_id"], "data": e} for e in events])
+    tenant_log.ingest_records([{"log_id": e["log_id"], "data": e} for e in events])
     user = next(e["user_id"] for e in events if e.get("user_id"))
     asked: list[str] = []
     tenant_log.user_logs = lambda user_id, n: asked.append(user_id) or []
