@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop.alerts.model import AlertsModel
-from desktop.alerts.record import AlertRecord
+from desktop.alerts.record import SERVER_LISTED, AlertRecord, how_many
 from desktop.feed.delegate import clock_time, fit, is_dark, relative_time
 
 __all__ = ["AlertDelegate", "figures", "severity_colors"]
@@ -36,10 +36,12 @@ def figures(record: AlertRecord) -> str:
     events = record.log_ids_count or record.count
     parts = [f"{events:,} event{'s' if events != 1 else ''}"]
     if record.ips:
-        shown = ", ".join(record.ips[:3]) + (f" +{len(record.ips) - 3}" if len(record.ips) > 3 else "")
+        rest = len(record.ips) - 3  # "+7 or more": the server lists ten at most
+        shown = ", ".join(record.ips[:3]) + (
+            f" +{rest}{' or more' if len(record.ips) >= SERVER_LISTED else ''}" if rest > 0 else "")
         parts.append(f"IP{'s' if len(record.ips) > 1 else ''} {shown}")
     if len(record.users) > 1:
-        parts.append(f"{len(record.users)} accounts")
+        parts.append(how_many(record.users, "account"))
     if record.updates:  # 0 on the first emission
         parts.append(f"updated {record.updates} time{'s' if record.updates != 1 else ''}")
     return " · ".join(parts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from desktop.alerts.episodes import Episode, Explain
+from desktop.alerts.episodes import MAX_LISTED, Episode, Explain
 from desktop.alerts.stuffing import Verdict
 from desktop.alerts.travel import Journey
 
@@ -46,9 +46,14 @@ def brute_force(event: Mapping[str, Any]) -> Explain:
     who = _who(event)
 
     def say(e: Episode) -> str:
-        return (f"{_plural(e.count, 'failed login')} for {who} in {span(e.last_at - e.first_at)} from "
-                f"{_plural(len(e.ips), 'IP')} — likely password guessing on this account; {_block(e.ips)} "
-                "and asking the person to change their password")
+        head = f"{_plural(e.count, 'failed login')} for {who} in {span(e.last_at - e.first_at)}"
+        why = "likely password guessing on this account"
+        if not e.ips:
+            return (f"{head} from an unknown IP — {why}; look for the addresses in the events and ask the person "
+                    "to change their password")
+        them = "it" if len(e.ips) == 1 else "them"
+        return (f"{head} from {_ip_count(e.ips)} ({_listing(e.ips)}) — {why}; consider blocking {them} and asking "
+                "the person to change their password")
     return say
 
 
@@ -122,8 +127,22 @@ def _clip(text: str, limit: int = 256) -> str:
 
 
 def _block(ips: list[str]) -> str:
-    shown = [ip for ip in ips if ip][:3]
-    return f"consider blocking {', '.join(shown)}" if shown else "look for the addresses in the events"
+    return f"consider blocking {_listing(ips)}" if ips else "look for the addresses in the events"
+
+
+def _ip_count(ips: list[str]) -> str:
+    """``"4 IPs"``; ``"at least 10 IPs"`` once the episode's list is full (it keeps :data:`MAX_LISTED`): the count
+    said is never more precise than what is known."""
+    return ("at least " if len(ips) >= MAX_LISTED else "") + _plural(len(ips), "IP")
+
+
+def _listing(ips: list[str], shown: int = 3) -> str:
+    """``"a, b, c and 1 more"``: the first few addresses and how many are left out, so a sentence never names
+    three while saying four (nor four while listing ten)."""
+    rest = len(ips) - shown
+    if rest <= 0:
+        return ", ".join(ips)
+    return f"{', '.join(ips[:shown])} and {'at least ' if len(ips) >= MAX_LISTED else ''}{rest:,} more"
 
 
 def _plural(n: int, word: str) -> str:

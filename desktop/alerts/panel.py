@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.alerts.delegate import AlertDelegate, figures
 from desktop.alerts.model import AlertsModel
-from desktop.alerts.record import AlertRecord, records_of
+from desktop.alerts.record import AlertRecord, more, records_of
 from desktop.ui.text import plain
 
 __all__ = ["AlertsCountButton", "AlertsPanel"]
@@ -151,8 +151,7 @@ class AlertsPanel(QWidget):
 
 
 def _some(items: tuple[str, ...], shown: int = 4) -> str:
-    more = len(items) - shown
-    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(items[:shown]) + more(items, shown)
 
 
 class AlertsCountButton(QPushButton):

@@ -34,7 +34,7 @@ def test_brute_force_ten_failures_in_minutes_from_two_ips() -> None:
     assert alert["log_ids"] == [e["log_id"] for e in timeline] and alert["log_ids_count"] == 10
     assert set(alert["ips"]) == {"203.0.113.5", "198.51.100.7"}
     assert alert["explanation"].startswith("10 failed logins for alice@example.com in 4 minutes from 2 IPs")
-    assert "consider blocking 203.0.113.5" in alert["explanation"]
+    assert "(203.0.113.5, 198.51.100.7) — " in alert["explanation"] and "consider blocking them" in alert["explanation"]
     assert alert["reason"] == alert["explanation"] and alert["label"] == "Brute force on one account"
 
 
