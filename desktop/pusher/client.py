@@ -1,24 +1,14 @@
-"""PusherClient: the engine's public face, and the threads that run the core.
+"""PusherClient: the engine's public face, and what the core asks for.
 
-:class:`PusherCore` runs under one lock, one thread at a time. The engine thread drains a queue that worker
-threads (HTTP authorization) and callers post to, runs timers, carries out the core's effects and calls
-bindings. A socket's reader thread runs the core on the frames it has just read, inline, when the lock is
-free and nothing it handed over earlier still waits in the queue (so nothing overtakes); otherwise it queues
-them for the engine thread. Inline saves a hand-off between threads per read: ``tail`` spends ~10% less CPU
-per event in ``bench/burst.py``. A batch callback that may wait (the window's back-pressure) turns inline
-off, so a reader never waits on it: it keeps draining the socket into the queue.
-
-Bindings therefore run on the engine thread or a reader thread, never two at once: a GUI connects through
-``on_batch`` and a queued Qt signal, never by touching widgets from here.
+The core runs on the engine thread or, inline, on a socket's reader thread (:mod:`.engine_loop`); after each
+turn this client carries out the core's effects and calls bindings there. A GUI connects through ``on_batch``
+and a queued Qt signal, never by touching widgets from here.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -31,6 +21,7 @@ from desktop.pusher.auth_batch import batchable, submit_batch, submit_one
 from desktop.pusher.bindings import Bindings, ChannelHandle, EventCallback
 from desktop.pusher.channels import Channel
 from desktop.pusher.core import ChannelEvent, Options, PusherCore, State, StateChanged
+from desktop.pusher.engine_loop import EngineLoop
 from desktop.pusher.transport import Transport
 from desktop.signing.names import SERVER_TO_USER_PREFIX, is_internal_channel, validate_channel_name
 
@@ -52,23 +43,16 @@ class PusherClient:
         self._sslopt = sslopt
         self.authorizer = authorizer
         self._core = PusherCore(options, use_tls=use_tls)
-        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         #: who hears which event (``ChannelHandle`` binds through it); changed from any thread
         self.bindings = Bindings()
         self._batch_callbacks: list[BatchCallback] = []
         self._state_callbacks: list[StateCallback] = []
-        self._transports: dict[int, Transport] = {}
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="login-feed-auth")
-        self._thread = threading.Thread(target=self._run, name="login-feed-engine", daemon=True)
-        #: Held while the core runs (engine thread, or a reader thread inline); see the module's docstring.
-        self._core_lock = threading.RLock()
-        self._core_owner: int | None = None
-        #: Reader threads run the core inline unless a batch callback may wait (``on_batch(may_wait=True)``).
-        self._inline = True
-        #: When the sleeping engine thread wakes for its next timer (-inf while it is awake).
-        self._engine_wakes_at = -math.inf
-        self._started = False
-        self._stopped = threading.Event()
+        self._loop = EngineLoop(self._core, self._flush, self._report_death)
+        self._queue = self._loop.queue
+        self._transports = self._loop.transports
+        self._thread = self._loop.thread
+        self._stopped = self._loop.stopped
         #: Why the engine thread died ("TypeError: ..."), or None while it runs (see ``_report_death``).
         self.engine_error: str | None = None
         self.user = ChannelHandle(self, None)
@@ -99,10 +83,7 @@ class PusherClient:
 
     def close(self, timeout: float = 5.0) -> None:
         """Disconnect and stop every thread. Safe from any thread, including a binding's callback."""
-        if self._started and not self._stopped.is_set():
-            self._queue.put(("stop",))
-            if threading.get_ident() not in (self._thread.ident, self._core_owner):  # not from a callback
-                self._thread.join(timeout)
+        self._loop.stop(timeout)
         self._workers.shutdown(wait=False, cancel_futures=True)
         closer = getattr(self.authorizer, "close", None)
         if callable(closer):
@@ -161,7 +142,7 @@ class PusherClient:
         reader thread: the fast path for a feed. A callback that may wait (back-pressure) says so: frames are
         then always handled on the engine thread, so the socket is still read while it waits."""
         if may_wait:
-            self._inline = False
+            self._loop.inline = False
         self._batch_callbacks.append(callback)
 
     def on_state_change(self, callback: StateCallback) -> None:
@@ -192,93 +173,9 @@ class PusherClient:
         finally:
             self._state_callbacks.remove(watcher)
 
-    # -- engine thread --------------------------------------------------------------------------------
+    # -- after each turn of the core (engine thread or a reader thread) -------------------------------------
     def _call(self, fn: Callable[[float], None]) -> None:
-        if not self._started:
-            self._started = True
-            self._thread.start()
-        self._queue.put(("call", fn))
-
-    def _run(self) -> None:
-        core = self._core
-        get = self._queue.get
-        get_nowait = self._queue.get_nowait
-        stopping = False
-        lock = self._core_lock
-        try:
-            while not stopping:
-                with lock:
-                    deadline = core.next_deadline()
-                    self._engine_wakes_at = math.inf if deadline is None else deadline
-                now = time.monotonic()
-                timeout = None if deadline is None else max(0.0, deadline - now)
-                items: list[tuple[Any, ...]] = []
-                try:
-                    items.append(get(timeout=timeout) if timeout != 0.0 else get_nowait())
-                    while True:
-                        items.append(get_nowait())
-                except queue.Empty:
-                    pass
-                with lock:
-                    self._engine_wakes_at = -math.inf
-                    self._core_owner = threading.get_ident()
-                    now = time.monotonic()
-                    core.wall_offset = time.time() - now
-                    for item in items:
-                        if item[0] == "stop":
-                            stopping = True
-                            core.disconnect(now)
-                            continue
-                        if item[0] == "reader":  # ("reader", transport, message): queued by a reader thread
-                            self._handle(item[2], now)
-                            item[1].handled += 1
-                            continue
-                        self._handle(item, now)
-                    core.tick(now)
-                    self._flush()
-                    self._core_owner = None
-        except Exception as exc:  # a bug in the engine: say so to everyone listening, instead of going silent
-            log.exception("the Pusher engine stopped on an unexpected error")
-            self._report_death(exc)
-        finally:
-            with lock:
-                self._core_owner = None
-                self._stopped.set()
-                transports = list(self._transports.values())
-            for transport in transports:
-                transport.shutdown()
-
-    def _from_reader(self, transport: Transport, message: tuple[Any, ...]) -> None:
-        """A reader thread's message (open, frames, closed): handled here and now when inline is on, the core is
-        free and none of this reader's queued messages waits; else queued for the engine thread, in order."""
-        lock = self._core_lock
-        if self._inline and transport.queued == transport.handled and lock.acquire(blocking=False):
-            try:
-                if transport.queued == transport.handled and not self._stopped.is_set():
-                    self._handle_inline(message)
-                    return
-            finally:
-                lock.release()
-        transport.queued += 1
-        self._queue.put(("reader", transport, message))
-
-    def _handle_inline(self, message: tuple[Any, ...]) -> None:
-        """On a reader thread, holding the core lock: what the engine thread would do with ``message``."""
-        core = self._core
-        self._core_owner = threading.get_ident()
-        try:
-            now = time.monotonic()
-            core.wall_offset = time.time() - now
-            self._handle(message, now)
-            self._flush()
-            deadline = core.next_deadline()
-            if deadline is not None and deadline < self._engine_wakes_at:  # a new, earlier timer: wake the engine
-                self._queue.put(("wake",))
-        except Exception as exc:  # the engine's bug, found on this thread: the engine thread stops on it
-            self._inline = False
-            self._queue.put(("raise", exc))
-        finally:
-            self._core_owner = None
+        self._loop.call(fn)
 
     def _report_death(self, exc: Exception) -> None:
         """The engine thread is ending on an error: ``state`` says FAILED from now on and state callbacks get
@@ -289,28 +186,6 @@ class PusherClient:
         self.engine_error = reason[:300]
         change = StateChanged(self._core.state, State.FAILED, f"engine stopped: {self.engine_error}")
         self._tell(self._state_callbacks, change)
-
-    def _handle(self, item: tuple[Any, ...], now: float) -> None:
-        kind = item[0]
-        core = self._core
-        if kind == "raise":  # see _handle_inline
-            raise item[1]
-        if kind == "frames":
-            core.frames_received(item[1], item[2], item[3])
-        elif kind == "call":
-            try:
-                item[1](now)
-            except Exception:  # a caller's mistake must not stop the engine for everyone
-                log.exception("an engine call failed; the engine goes on")
-        elif kind == "auth":
-            core.authorized(item[1], item[2], item[3], now)
-        elif kind == "user-auth":
-            core.user_authorized(item[1], item[2], now)
-        elif kind == "open":
-            core.socket_opened(item[1], now)
-        elif kind == "closed":
-            self._transports.pop(item[1], None)
-            core.socket_closed(item[1], item[2], item[3], now)
 
     def _flush(self) -> None:
         """Carry out effects (which may add more) and hand delivered events to bindings."""
@@ -335,7 +210,7 @@ class PusherClient:
                 if transport is None or not transport.send(text):
                     log.debug("not connected; dropped an outgoing message")
             case c.Open(generation, use_tls):
-                transport = Transport(self.url(use_tls), generation, self._from_reader, sslopt=self._sslopt)
+                transport = Transport(self.url(use_tls), generation, self._loop.from_reader, sslopt=self._sslopt)
                 self._transports[generation] = transport
                 transport.start()
             case c.Close(generation, code, reason):
