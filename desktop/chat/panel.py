@@ -9,7 +9,6 @@ The panel never touches the network itself.
 from __future__ import annotations
 
 import getpass
-import logging
 import time
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -28,31 +27,19 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chat.delegate import ChatDelegate, error_color, warning_color
-from desktop.chat.messages import (
-    ChatMessage,
-    EchoFilter,
-    check_outgoing,
-    clean_name,
-    client_event_name,
-    new_message_id,
-    outgoing_size,
-    parse_message,
-)
+from desktop.chat.input_state import input_state
+from desktop.chat.messages import ChatMessage, check_outgoing, clean_name, client_event_name, parse_message
 from desktop.chat.model import ChatModel
 from desktop.chat.online import SUBSCRIPTION_ERROR, OnlineBox
+from desktop.chat.outbox import Outbox
 from desktop.chat.presence import PresenceModel
 from desktop.chat.sender import ChatSender
 from desktop.chat.view import ChatInput, ChatView
 from desktop.config_schema import ChatConfig
 from desktop.pusher.errors import describe_subscription_error
-from desktop.pusher.protocol import MAX_EVENT_DATA_BYTES
 from desktop.pusher.types import ChannelEvent, State, StateChanged
 from desktop.ui.text import plain
 
-log = logging.getLogger("desktop.chat")
-
-#: The byte counter turns into a warning from this share of the limit on.
-WARN_SHARE = 0.9
 #: Below this width the online list becomes a strip above the messages.
 NARROW_WIDTH = 520
 SUBSCRIPTION_SUCCEEDED = "pusher:subscription_succeeded"
@@ -81,8 +68,7 @@ class ChatPanel(QWidget):
         self.presence_channel = self.config.presence_channel or None
         self.model = ChatModel(self)
         self.presence_model = PresenceModel(self)
-        self._echoes = EchoFilter()
-        self._sender: ChatSender | None = None
+        self.outbox = Outbox(self.model, self)
         self._sender_reason = "Sending is not set up yet."
         self._channel_problem = ""
         self._identity = default_display_name()
@@ -119,7 +105,7 @@ class ChatPanel(QWidget):
 
     @property
     def current_sender(self) -> ChatSender | None:
-        return self._sender
+        return self.outbox.sender
 
     def set_identity(self, name: str) -> None:
         """The display name sent with each message (the signed-in profile's name, or the OS user name)."""
@@ -131,14 +117,8 @@ class ChatPanel(QWidget):
 
     def set_sender(self, sender: ChatSender | None, reason: str = "") -> None:
         """Where messages go; ``None`` turns sending off, with ``reason`` shown to the person."""
-        if self._sender is not None:
-            self._sender.sent.disconnect(self._on_sent)
-            self._sender.failed.disconnect(self._on_failed)
-        self._sender = sender
+        self.outbox.set_sender(sender)
         self._sender_reason = "" if sender is not None else (reason or "Sending is not set up.")
-        if sender is not None:
-            sender.sent.connect(self._on_sent, Qt.ConnectionType.QueuedConnection)
-            sender.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
         self._update_input_state()
         self._update_status()
 
@@ -180,21 +160,12 @@ class ChatPanel(QWidget):
         text = self.input.toPlainText().strip()
         if not text:
             return
-        reason = check_outgoing(text, self._identity)
-        if reason is not None:
+        if check_outgoing(text, self._identity) is not None or self.outbox.sender is None:
             self._update_input_state()
             return
-        sender = self._sender
-        if sender is None:
-            self._update_input_state()
-            return
-        message = ChatMessage(new_message_id(), self._identity, text, time.time(), own=True, pending=True)
-        self.model.add_own_pending(message)
-        if sender.echoes:
-            self._echoes.expect(message.id, message.name, message.text, time.monotonic())
+        self.outbox.send(self._identity, text)
         self.input.clear()
         self.view.scrollToBottom()
-        sender.send(message.id, message.text, message.name)
 
     # -- widgets ------------------------------------------------------------------------------------
     def _create_widgets(self) -> None:
@@ -241,8 +212,8 @@ class ChatPanel(QWidget):
         self.input.submitted.connect(self.send_current)
         self.input.textChanged.connect(self._update_input_state)
         self.send_button.clicked.connect(self.send_current)
-        self.delegate.retry_requested.connect(self.retry)
-        self.view.retry_requested.connect(self.retry)
+        self.delegate.retry_requested.connect(self.outbox.retry)
+        self.view.retry_requested.connect(self.outbox.retry)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -261,10 +232,7 @@ class ChatPanel(QWidget):
             message = parse_message(event.event, event.data, event.received_at)
             if message is None:
                 return
-            own_id = self._echoes.take(message, now)
-            if own_id is not None:  # the server sent our own message back: it is shown already
-                self.model.mark_sent(own_id)
-            else:
+            if not self.outbox.take_echo(message, now):  # our own message sent back is shown already
                 incoming.append(message)
         elif event.event == SUBSCRIPTION_ERROR:
             self._channel_problem = f"The chat is unavailable: {describe_subscription_error(event.data)}"
@@ -274,27 +242,9 @@ class ChatPanel(QWidget):
             self._update_status()
 
     @Slot(str)
-    def _on_sent(self, message_id: str) -> None:
-        self.model.mark_sent(message_id)
-
-    @Slot(str, str)
-    def _on_failed(self, message_id: str, reason: str) -> None:
-        log.info("a chat message was not sent: %s", reason)
-        # The echo filter keeps expecting it: if the server sent it after all (a lost answer), the echo
-        # turns the message into "sent" instead of showing it twice.
-        self.model.mark_failed(message_id, reason)
-
-    @Slot(str)
     def retry(self, message_id: str) -> None:
         """Send a failed own message again, with the same id."""
-        message = self.model.message(message_id)
-        sender = self._sender
-        if message is None or not message.own or not message.failed or sender is None:
-            return
-        self.model.mark_pending(message_id)
-        if sender.echoes:
-            self._echoes.expect(message.id, message.name, message.text, time.monotonic())
-        sender.send(message.id, message.text, message.name)
+        self.outbox.retry(message_id)
 
     # -- state shown --------------------------------------------------------------------------------
     def _set_unread(self, count: int) -> None:
@@ -318,30 +268,14 @@ class ChatPanel(QWidget):
     @Slot()
     def _update_input_state(self) -> None:
         """The byte counter, its warning, and whether Send is possible: all before anything is sent."""
-        text = self.input.toPlainText().strip()
-        size = outgoing_size(text, self._identity) if text else 0
-        reason = check_outgoing(text, self._identity) if text else None
+        sender = self.outbox.sender
+        state = input_state(self.input.toPlainText().strip(), self._identity,
+                            None if sender is None else sender.description, self._sender_reason)
+        self.counter.setText(state.counter)
         palette = self.counter.palette()
-        secondary = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-        if not text:
-            self.counter.setText("")
-            color = secondary
-        elif reason is not None:
-            self.counter.setText(reason)
-            color = error_color(self.palette())
-        elif size >= WARN_SHARE * MAX_EVENT_DATA_BYTES:
-            self.counter.setText(f"{size:,} of {MAX_EVENT_DATA_BYTES:,} bytes: close to the 10 KB limit "
-                                 "of a chat message.")
-            color = warning_color(self.palette())
-        else:
-            self.counter.setText(f"{size:,} of {MAX_EVENT_DATA_BYTES:,} bytes")
-            color = secondary
-        palette.setColor(QPalette.ColorRole.WindowText, color)
+        colors = {"quiet": self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText),
+                  "warning": warning_color(self.palette()), "error": error_color(self.palette())}
+        palette.setColor(QPalette.ColorRole.WindowText, colors[state.tone])
         self.counter.setPalette(palette)
-        self.send_button.setEnabled(bool(text) and reason is None and self._sender is not None)
-        if self._sender is None:
-            self.send_button.setToolTip(self._sender_reason)
-        elif reason is not None:
-            self.send_button.setToolTip(reason)
-        else:
-            self.send_button.setToolTip(f"Send {self._sender.description} (Enter)")
+        self.send_button.setEnabled(state.can_send)
+        self.send_button.setToolTip(state.tooltip)
