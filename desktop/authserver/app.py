@@ -25,30 +25,27 @@ body cannot hold a connection; slow headers and idle connections are the HTTP se
 Every error body is ``{"error", "error_description"}``; 401s carry ``WWW-Authenticate``. Blocking work (JWKS and
 /userinfo fetches, the Pusher HTTP API) runs in Starlette's thread pool so the event loop keeps serving.
 
-The access log is one line per request through ``logging`` (logger ``desktop.authserver.access``): client,
-method, path (never the query string), status, duration and the caller's ``sub`` once known. Headers, tokens,
-signatures and the app secret never reach it.
+The access log is one line per request through ``logging`` (logger ``desktop.authserver.access``, see
+:mod:`.access_log`); errors become answers in :mod:`.error_responses`.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desktop.authserver.access_log import AccessLogMiddleware, note_caller
 from desktop.authserver.batch_auth import authorize_batch, batched_channel_names
+from desktop.authserver.error_responses import exception_handlers
 from desktop.authserver.logstream import TenantLog
 from desktop.authserver.params import (
     BODY_TIMEOUT,
@@ -58,10 +55,10 @@ from desktop.authserver.params import (
     parse_socket_id,
     read_params,
 )
-from desktop.authserver.policy import ChannelPolicy, Forbidden
+from desktop.authserver.policy import ChannelPolicy
 from desktop.authserver.profiles import ProfileLookup, UserInfoFetcher, pusher_user_id
 from desktop.authserver.ratelimit import TokenBuckets, retry_after_header
-from desktop.authserver.tokens import AccessTokenVerifier, KeySetUnavailable, TokenRejected
+from desktop.authserver.tokens import AccessTokenVerifier, TokenRejected
 from desktop.config_schema import Config
 from desktop.signing.names import SERVER_TO_USER_PREFIX, ChannelKind, channel_kind, validate_channel_name
 from desktop.signing.pusher_http import MAX_EVENT_DATA_BYTES, TriggerError
@@ -70,19 +67,10 @@ from desktop.signing.signatures import (
     encode_json_compact,
     user_auth_response,
 )
-from desktop.util.text import clean_text
 
 __all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "ApiError", "Trigger", "create_app"]
 
-access_log = logging.getLogger("desktop.authserver.access")
-log = logging.getLogger(__name__)
-
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")  # the client's own message id (echo matching): passed through
-_MAX_FIELDS = 50
-_LOG_KEY = "login_feed.access"
-_REALM = "login-feed"
-_ERROR_NAMES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-                415: "unsupported_media_type"}
 _SIGNING, _MESSAGE, _EVENTS = "signing", "message", "events"
 
 
@@ -90,19 +78,6 @@ class Trigger(Protocol):
     """Publishes one event (blocking); raises :class:`TriggerError` when Pusher refuses or cannot be reached."""
 
     def __call__(self, channel: str, event: str, data: str, socket_id: str | None) -> None: ...
-
-
-def error_response(status: int, error: str, description: str, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers=dict(headers or {}))
-
-
-def _bearer_challenge(error: str, scope: str | None = None) -> str:
-    """RFC 6750 §3 ``WWW-Authenticate`` value (``scope``: the permission that was missing)."""
-    text = f'Bearer realm="{_REALM}", error="{error}"'
-    if scope:
-        text += ', scope="' + "".join(ch for ch in scope if ch.isprintable() and ch not in '"\\') + '"'
-    return text
 
 
 class _Handlers:
@@ -214,9 +189,7 @@ class _Handlers:
         if scheme.lower() != "bearer" or not token or " " in token:
             raise TokenRejected("the Authorization header must be 'Bearer <access token>'")
         claims = await run_in_threadpool(self.verifier.verify, token)
-        info = request.scope.get(_LOG_KEY)
-        if isinstance(info, dict):
-            info["sub"] = claims["sub"]
+        note_caller(request.scope, claims["sub"])
         wait = self.limits[group].take(claims["sub"], self.clock())
         if wait > 0:
             retry = retry_after_header(wait)
@@ -224,89 +197,6 @@ class _Handlers:
                            {"Retry-After": retry})
         self.policy.require_permission(claims)
         return claims, token
-
-
-# ---- errors -----------------------------------------------------------------------------------------------
-
-
-async def _on_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.error, exc.description, exc.headers)
-
-
-async def _on_token_rejected(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TokenRejected)
-    headers = {"WWW-Authenticate": _bearer_challenge(exc.error)} if exc.status == 401 else {}
-    return error_response(exc.status, exc.error, exc.description, headers)
-
-
-async def _on_forbidden(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Forbidden)
-    headers = {}
-    if exc.error == "insufficient_scope":
-        headers["WWW-Authenticate"] = _bearer_challenge(exc.error, exc.permission)
-    return error_response(exc.status, exc.error, exc.description, headers)
-
-
-async def _on_keys_unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("cannot verify access tokens: %s", exc)
-    return error_response(503, "temporarily_unavailable",
-                          "the sign-in service's keys cannot be fetched right now; try again shortly",
-                          {"Retry-After": "5"})
-
-
-async def _on_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    error = _ERROR_NAMES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, error, clean_text(exc.detail, 200), exc.headers)
-
-
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    return error_response(500, "server_error", "the server failed to answer; see its log")
-
-
-# ---- access log and response headers ----------------------------------------------------------------------
-
-
-class AccessLogMiddleware:
-    """One log line per request, plus ``Cache-Control: no-store`` (answers hold signatures and keys)."""
-
-    def __init__(self, app: ASGIApp, logger: logging.Logger = access_log,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        self.app = app
-        self.logger = logger
-        self.clock = clock
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        info: dict[str, Any] = {"status": None, "sub": None}
-        scope[_LOG_KEY] = info
-        start = self.clock()
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                info["status"] = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["Cache-Control"] = "no-store"
-                headers["X-Content-Type-Options"] = "nosniff"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        except BaseException:
-            if info["status"] is None:
-                info["status"] = 500
-            raise
-        finally:
-            client = scope.get("client")
-            self.logger.info(
-                "%s %s %s %s %.1fms sub=%s",
-                client[0] if client else "-", scope.get("method", "-"), clean_text(scope.get("path", ""), 200),
-                info["status"] if info["status"] is not None else "-", (self.clock() - start) * 1000,
-                clean_text(info["sub"], 120) if info["sub"] else "-",
-            )
 
 
 # ---- the application --------------------------------------------------------------------------------------
@@ -354,13 +244,5 @@ def create_app(
     ]
     if tenant_log is not None:
         routes += tenant_log.routes(lambda request: handlers._authenticate(request, _EVENTS))
-    exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {
-        ApiError: _on_api_error,
-        TokenRejected: _on_token_rejected,
-        Forbidden: _on_forbidden,
-        KeySetUnavailable: _on_keys_unavailable,
-        HTTPException: _on_http_exception,
-        Exception: _on_unexpected,
-    }
     return Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware)],
-                     exception_handlers=exception_handlers)
+                     exception_handlers=exception_handlers())
