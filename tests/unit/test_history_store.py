@@ -16,6 +16,7 @@ from support.payloads import login_payload
 
 from desktop.feed.events import FeedEvent, format_utc, normalise
 from desktop.feed.serialise import encode_data
+from desktop.feed.stats import event_time
 from desktop.history.files import history_path, open_store
 from desktop.history.rows import decode_data
 from desktop.history.store import SCHEMA_VERSION, HistoryError, HistoryStore, parse_since
@@ -62,7 +63,8 @@ def test_every_field_round_trips_including_non_ascii_markup_none_and_nested_data
 
     oldest_first = list(store.iter_since(None))
     assert oldest_first == events
-    assert store.recent(100) == list(reversed(events))  # newest first
+    # newest first by when they happened (Grace's login before ``garbage``; the two at T0 last): the feed's order
+    assert store.recent(100) == sorted(reversed(events), key=event_time, reverse=True)
     assert oldest_first[1].connection == "google-oauth2"
     assert oldest_first[2].type == "unrecognised" and oldest_first[2].reason
     assert oldest_first[2].email is None and oldest_first[2].logins_count is None
@@ -152,6 +154,39 @@ def test_recent_is_newest_first_and_limited(store: HistoryStore) -> None:
     assert len(store.recent(1000)) == 10
 
 
+def test_recent_is_the_newest_by_event_time_not_the_last_to_arrive(store: HistoryStore) -> None:
+    # 6,000 events; the last 1,000 to arrive happened a day before the others (a catch-up or backfill of old ones)
+    live = [login(i, T0 + i, at=format_utc(T0 + i - 1)) for i in range(5000)]
+    caught_up = [login(5000 + i, T0 + 5000 + i, at=format_utc(T0 - DAY + i)) for i in range(1000)]
+    for start in range(0, 5000, 1000):
+        store.add_many(live[start:start + 1000])
+    store.add_many(caught_up)
+    restored = store.recent(5000)
+    assert [ev.user_id for ev in restored] == [ev.user_id for ev in reversed(live)]  # none of the old ones
+    assert [ev.user_id for ev in store.recent(5002)[-2:]] == ["auth0|005999", "auth0|005998"]
+    # events of the same time: the later arrival first (as the feed puts them); an `at` after the arrival counts
+    # as the arrival (event_time)
+    store.add_many([login(7000, T0 + 9000, at=format_utc(T0 + 8000)), login(7001, T0 + 8000, at=None),
+                    login(7002, T0 + 8000, at=format_utc(T0 + 9999))])
+    assert [ev.user_id for ev in store.recent(3)] == ["auth0|007002", "auth0|007001", "auth0|007000"]
+    plan = " ".join(str(row) for row in store._db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM events ORDER BY CASE WHEN at < received_at THEN at ELSE received_at END "
+        "DESC, id DESC LIMIT 5"))
+    assert "USING INDEX events_time" in plan and "TEMP B-TREE" not in plan  # read from the index, not sorted
+
+
+def test_a_version_2_file_gets_the_time_index(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    with HistoryStore(path) as store:
+        store.add_many([login(1, T0 + 1, at=format_utc(T0 - DAY)), login(2, T0 + 2)])
+        store._db.execute("DROP INDEX events_time")
+        store._db.execute("PRAGMA user_version=2")
+    with HistoryStore(path) as store:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_time'").fetchone()
+        assert [ev.user_id for ev in store.recent(5)] == ["auth0|000002", "auth0|000001"]
+
+
 def test_iter_since_filters_on_received_at_oldest_first_and_streams(store: HistoryStore) -> None:
     store.add_many([login(i, T0 + i * 3600) for i in range(5)])  # 05:01, 06:01, 07:01, 08:01, 09:01
     assert [ev.user_id for ev in store.iter_since("2026-11-21T07:00Z")] == [
@@ -202,8 +237,9 @@ def test_database_settings_schema_and_permissions(tmp_path: Path) -> None:
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = {row[1] for row in db.execute("PRAGMA index_list(events)")}
-        # received_at: export --since and pruning; log_id: one row per tenant-log event; cursor: catch-up's start
-        assert indexes == {"events_received_at", "events_log_id", "events_cursor"}
+        # received_at: export --since and pruning; log_id: one row per tenant-log event; cursor: catch-up's start;
+        # time: the window's restore (the newest by event time)
+        assert indexes == {"events_received_at", "events_log_id", "events_cursor", "events_time"}
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
         assert columns[:4] == ["id", "received_at", "at", "type"]
         assert {"data", "reason", "logins_count"} <= set(columns)
@@ -222,7 +258,7 @@ def test_the_unused_type_index_of_older_files_is_dropped(tmp_path: Path) -> None
         store._db.execute("CREATE INDEX events_type ON events(type)")  # as the first versions made it
     with HistoryStore(path) as again:
         indexes = {row[1] for row in again._db.execute("PRAGMA index_list(events)")}
-        assert indexes == {"events_received_at", "events_log_id", "events_cursor"}
+        assert indexes == {"events_received_at", "events_log_id", "events_cursor", "events_time"}
         assert again.count() == 1
 
 
