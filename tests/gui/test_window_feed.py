@@ -31,7 +31,7 @@ from support.window_app import (
 from desktop.app import LoginFeedApp
 from desktop.config_schema import FeedConfig
 from desktop.engine import local_identity
-from desktop.feed.events import FeedEvent, normalise
+from desktop.feed.events import FeedEvent, format_utc, normalise
 from desktop.feed.model import FeedModel
 from desktop.history import HistoryWriter, history_path
 
@@ -316,3 +316,26 @@ def test_history_restored_after_a_live_event_still_goes_below_it(qtbot, tmp_path
     trigger_v1(soketi, FEED_CHANNEL, 99)
     qtbot.waitUntil(lambda: len(rows(app)) == 4, timeout=WAIT_MS)
     assert user_ids(rows(app)) == ["auth0|99", "old|2", "old|1", "old|0"]
+
+
+def test_the_restore_shows_the_newest_by_event_time_not_the_last_to_arrive(qtbot, tmp_path: Path, soketi: Soketi,
+                                                                            make_app) -> None:
+    """After a catch-up or backfill, the history's last arrivals are old events: the window (5,000 rows) restores
+    the 5,000 newest by when they happened, in the feed's order, and none of the old ones."""
+    start = 1_795_237_262.0
+
+    def login(n: int, at: float) -> FeedEvent:
+        data = {"v": 1, "type": "login", "user_id": f"auth0|{n}", "at": format_utc(at)}
+        return normalise("user-loggedIn", FEED_CHANNEL, data, start + 6000 + n)
+
+    data_dir = tmp_path / "data"
+    writer = HistoryWriter.for_path(history_path(data_dir))
+    try:
+        writer.submit([login(n, start + n) for n in range(5000)])
+        writer.submit([login(n, start - 86_400 + n) for n in range(5000, 6000)])  # a day older, arrived last
+    finally:
+        assert writer.close(timeout=10)
+    app = make_app(soketi_config(soketi, tmp_path), data_dir)
+    assert app.feed.model.max_rows == 5000
+    qtbot.waitUntil(lambda: len(rows(app)) == 5000, timeout=WAIT_MS)
+    assert user_ids(rows(app)) == [f"auth0|{n}" for n in range(4999, -1, -1)]
