@@ -50,11 +50,16 @@ class Acknowledgements:
         finally:
             self._settings.endGroup()
 
-    def acknowledge(self, record: AlertRecord) -> None:
-        self.seen[record.log_id] = record.updates
-        if self._settings is None or not self._group:
+    def acknowledge(self, records: Iterable[AlertRecord]) -> None:
+        """This person has seen ``records`` as they are now; written to the file once for all of them."""
+        records = list(records)
+        for record in records:
+            self.seen.pop(record.log_id, None)  # re-inserted last: the newest acknowledgement is trimmed last
+            self.seen[record.log_id] = record.updates
+        if self._settings is None or not self._group or not records:
             return
-        self._settings.setValue(f"{self._group}/{record.log_id}", record.updates)
+        for record in records:
+            self._settings.setValue(f"{self._group}/{record.log_id}", record.updates)
         if len(self.seen) > MAX_ACKS:  # the oldest alerts' acknowledgements: their alerts are long gone
             for old in list(self.seen)[: len(self.seen) - MAX_ACKS]:
                 del self.seen[old]
@@ -147,10 +152,21 @@ class AlertsModel(QAbstractListModel):
     def acknowledge(self, row: int) -> None:
         """This person has seen the alert at ``row`` as it is now."""
         if 0 <= row < len(self._rows):
-            self.acks.acknowledge(self._rows[row])
+            self.acks.acknowledge([self._rows[row]])
             index = self.index(row)
             self.dataChanged.emit(index, index, [self.OpenRole])
             self._recount()
+
+    def acknowledge_all(self) -> int:
+        """This person has seen every alert listed, each as it is now (a later update opens it again, as after
+        :meth:`acknowledge`); returns how many were open."""
+        seen = self.acks.seen
+        opened = [r for r in self._rows if is_open(r, seen)]
+        if opened:
+            self.acks.acknowledge(opened)
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1), [self.OpenRole])
+            self._recount()
+        return len(opened)
 
     def set_person(self, person: str) -> None:
         """Whose acknowledgements count (signed in as someone else: theirs)."""

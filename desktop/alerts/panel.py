@@ -2,8 +2,10 @@
 
 Newest alert first; an ongoing attack is one row that updates. A click (or Enter) asks the window to show the
 events behind the alert in the feed (``show_events``); Space or the button acknowledges it for the signed-in
-person (dimmed, and open again when the alert is updated). The selected alert's whole explanation and figures
-are below the list, as plain text.
+person (dimmed, and open again when the alert is updated). "Acknowledge all" (its button, the list's context menu,
+or Shift+Space anywhere in the panel: a shortcut of the panel, so it never acts on alerts out of sight) does the same
+for every alert listed, after a night of them. The selected alert's whole explanation and figures are below the
+list, as plain text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -28,7 +30,10 @@ from desktop.alerts.model import AlertsModel
 from desktop.alerts.record import AlertRecord, more, records_of
 from desktop.ui.text import plain
 
-__all__ = ["AlertsCountButton", "AlertsPanel"]
+__all__ = ["ACK_ALL_SHORTCUT", "AlertsCountButton", "AlertsPanel"]
+
+ACK_ALL_SHORTCUT = "Shift+Space"
+"""Space acknowledges the selected alert; with Shift, all of them (no other shortcut of the window uses it)."""
 
 
 class AlertsPanel(QWidget):
@@ -66,9 +71,11 @@ class AlertsPanel(QWidget):
         self.ack_button = QPushButton("&Acknowledge")
         self.ack_button.setObjectName("alertsAcknowledge")
         self.ack_button.setToolTip("Mark this alert as seen by you (Space); an update opens it again")
+        self.ack_all_action, self.ack_all_button = self._acknowledge_all_controls()
         buttons = QHBoxLayout()
         buttons.addWidget(self.show_button)
         buttons.addWidget(self.ack_button)
+        buttons.addWidget(self.ack_all_button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -88,6 +95,29 @@ class AlertsPanel(QWidget):
         self._update_summary()
         self._on_selection()
 
+    def _acknowledge_all_controls(self) -> tuple[QAction, QPushButton]:
+        """The action (the panel's shortcut, the list's context menu) and its button."""
+        action = QAction("Acknowledge a&ll", self)
+        action.setObjectName("alertsAcknowledgeAllAction")
+        action.setShortcut(QKeySequence(ACK_ALL_SHORTCUT))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"Mark every alert listed as seen by you ({ACK_ALL_SHORTCUT}); an update opens an "
+                          "alert again")
+        action.triggered.connect(self.acknowledge_all)
+        self.addAction(action)  # the shortcut works wherever the focus is in the panel
+        self.view.addAction(action)  # and the list's context menu offers it
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        button = QPushButton(action.text())
+        button.setObjectName("alertsAcknowledgeAll")
+        button.setAccessibleName("Acknowledge all alerts")
+        button.setToolTip(action.toolTip())
+        button.clicked.connect(action.trigger)
+        enabled = self.model.open_count > 0  # nothing to acknowledge: greyed out (and the shortcut does nothing)
+        action.setEnabled(enabled)
+        button.setEnabled(enabled)
+        self.model.open_count_changed.connect(self._update_ack_all)
+        return action, button
+
     # -- input ------------------------------------------------------------------------------------------
     def add_events(self, events: Iterable[object]) -> list[AlertRecord]:
         """Take the alerts among feed events (live, caught up or restored); returns the ones new here."""
@@ -106,6 +136,10 @@ class AlertsPanel(QWidget):
         index = self.view.currentIndex()
         if index.isValid():
             self.model.acknowledge(index.row())
+
+    def acknowledge_all(self) -> int:
+        """Every alert listed is seen by the signed-in person, as it is now; how many were open."""
+        return self.model.acknowledge_all()
 
     def select(self, log_id: str) -> None:
         row = self.model.row_of(log_id)
@@ -129,6 +163,10 @@ class AlertsPanel(QWidget):
         self.summary.setText(f"{open_} open of {total} alert{'s' if total != 1 else ''}" if total else "")
         self.summary.setVisible(bool(total))
         self.empty.setVisible(not total)
+
+    def _update_ack_all(self, count: int) -> None:
+        self.ack_all_action.setEnabled(count > 0)
+        self.ack_all_button.setEnabled(count > 0)
 
     def _on_selection(self, *_args: QItemSelection) -> None:
         self._refresh_detail()
