@@ -29,9 +29,8 @@ from desktop.config_checks import (
     SCHEMA,
     SECRET_ENV_VARS,
     SECTION_ALIASES,
-    Invalid,
-    looks_secret,
 )
+from desktop.config_credentials import looks_secret
 from desktop.config_schema import (
     SECTION_TYPES,
     Auth0Config,
@@ -44,6 +43,7 @@ from desktop.config_schema import (
     PusherConfig,
     render_toml,
 )
+from desktop.config_values import Invalid
 from desktop.signing.names import channel_kind
 from desktop.util.files import write_atomically
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from desktop.alerts.config import AlertsConfig
-from desktop.config_checks import DEFAULT_SCOPE, is_loopback_host
+from desktop.config_checks import DEFAULT_SCOPE
+from desktop.config_values import is_loopback_host
 
 
 class ConfigError(Exception):

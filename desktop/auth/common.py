@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from desktop.config_checks import is_loopback_host  # one definition of a loopback host
+from desktop.config_values import is_loopback_host  # one definition of a loopback host
 from desktop.util.text import clean_text
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from desktop.config_checks import is_loopback_host
+from desktop.config_values import is_loopback_host
 from desktop.tenantlog.paging import (
     TAKE,
     WHAT,
