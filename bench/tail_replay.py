@@ -36,11 +36,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desktop.pusher.core import ChannelEvent, PusherCore
+from desktop.pusher.core import PusherCore
 from desktop.pusher.protocol import MAX_FRAME_BYTES
 from desktop.pusher.wsframes import OP_TEXT, FrameReader
 from desktop.signing.names import channel_kind
-from desktop.tail import _json_encoder, _pump, _Stop
+from desktop.tail import Rendered, _json_encoder, _pump, _Stop, render
 
 EVENT = "user-loggedIn"
 CHANNELS = {"v1": "private-login-feed", "legacy": "auth0"}
@@ -144,7 +144,7 @@ def replay(workload: str, data: list[bytes], stage: str, unbuffered: bool) -> tu
     reader = FrameReader(MAX_FRAME_BYTES)
     raw = CountingRaw()
     out = io.TextIOWrapper(raw if unbuffered else io.BufferedWriter(raw), encoding="utf-8", write_through=True)
-    inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop] = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[Rendered | _Stop] = queue.SimpleQueue()
     encode = _json_encoder()
     kind = channel_kind(channel)
     started = time.process_time()
@@ -155,9 +155,9 @@ def replay(workload: str, data: list[bytes], stage: str, unbuffered: bool) -> tu
         core.frames_received(generation, texts, 1.0)  # type: ignore[arg-type]
         events, core.delivered = core.delivered, []
         if stage == "tail":
-            inbox.put([e for e in events if e.channel == channel])
+            inbox.put(render([e for e in events if e.channel == channel], encode))
             inbox.put(_Stop(0))
-            _pump(inbox, channel, kind, encode, out)
+            _pump(inbox, channel, kind, out)
     return time.process_time() - started, raw.calls
 
 

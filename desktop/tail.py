@@ -1,9 +1,12 @@
 """``login-feed tail``: the live feed on stdout, one line per event, for scripts and terminals.
 
-The engine thread hands over batches; this (main) thread normalises and writes them, so a slow reader of
-our stdout slows only the writing, never the socket: nothing received is lost. Each batch (with any batches
-queued behind it) goes out in one ``write`` and is flushed at once: one system call per batch instead of one per
-event (``sys.stdout`` is unbuffered under ``PYTHONUNBUFFERED=1``), and never an event held back for a later one.
+The engine hands over batches (on the socket's reader thread, see :mod:`desktop.pusher.engine_loop`); they are
+encoded right there (:func:`render`) and queued as bytes, and this (main) thread only writes them, so a slow
+reader of our stdout slows only the writing, never the socket: nothing received is lost. Encoding where the
+batch arrives leaves the main thread next to no Python to run, so the two threads hardly contend for the GIL
+(``bench/burst.py``: lower CPU per event and p99 than normalising on the main thread). Each batch (with any
+batches queued behind it) goes out in one ``write`` and is flushed at once: one system call per batch instead
+of one per event (``sys.stdout`` is unbuffered under ``PYTHONUNBUFFERED=1``), and never an event held back.
 """
 
 from __future__ import annotations
@@ -31,23 +34,50 @@ class _Stop(Exception):
         self.message = message
 
 
+Rendered = list[bytes | ChannelEvent]
+"""A batch ready to write: its lines, encoded and joined per run, and the channel's ``pusher:`` events between."""
+
+
+def render(events: list[ChannelEvent], encode: Callable[[ChannelEvent], bytes]) -> Rendered:
+    """``events`` encoded on the calling thread, in order; ``pusher:`` events (subscribed, refused) kept as they
+    are, for the writer to report."""
+    rendered: Rendered = []
+    lines: list[bytes] = []
+    for event in events:
+        if event.event.startswith("pusher:"):
+            if lines:
+                rendered.append(b"".join(lines))
+                lines = []
+            rendered.append(event)
+        else:
+            lines.append(encode(event))
+    if lines:
+        rendered.append(b"".join(lines))
+    return rendered
+
+
 def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = None, *,
              catch_up: TailCatchUp | None = None, alerts_only: bool = False) -> int:
     """Subscribe to ``channel`` and print its events until a signal or a fatal error; return the exit code.
     ``catch_up`` (remote mode) prints what the server's tenant log holds that a disconnection made us miss;
     ``alerts_only`` prints only the server's alerts (kind ``alert``), each new one and each update."""
     out = out or sys.stdout
-    inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop] = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[Rendered | _Stop] = queue.SimpleQueue()
     kind = channel_kind(channel)
     if kind is ChannelKind.PUBLIC:
         status(f"warning: {channel} is a public channel: anyone who has the app key can read it")
+    encoding = (getattr(out, "encoding", None) if hasattr(out, "buffer") else None) or "utf-8"
+    encode = _json_encoder(alerts_only) if fmt == "jsonl" else _text_encoder(encoding, alerts_only)
+
+    def deliver(events: list[ChannelEvent]) -> None:  # the engine's thread, or the catch-up's
+        inbox.put(render(events, encode))
 
     def on_batch(events: list[ChannelEvent]) -> None:
         mine = [e for e in events if e.channel == channel]
         if catch_up is not None:  # an event v2 already printed is left out; a subscription starts a catch-up
-            mine = catch_up.filter(mine, inbox.put)
+            mine = catch_up.filter(mine, deliver)
         if mine:
-            inbox.put(mine)
+            deliver(mine)
 
     outage: list[bool] = []  # an outage was reported: say when it ends
 
@@ -70,12 +100,10 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
     client.on_batch(on_batch)
     client.on_state_change(on_state)
     handle = client.subscribe(channel)
-    encoding = (getattr(out, "encoding", None) if hasattr(out, "buffer") else None) or "utf-8"
-    encode = _json_encoder(alerts_only) if fmt == "jsonl" else _text_encoder(encoding, alerts_only)
     restore = install_stop_handler(lambda _name: inbox.put(_Stop(0)))  # SIGINT/SIGTERM: a clean exit 0
     client.connect()
     try:
-        return _pump(inbox, channel, kind, encode, out)
+        return _pump(inbox, channel, kind, out)
     except BrokenPipeError:  # `login-feed tail | head`: the reader left; that is not an error
         _silence_stdout()
         return 0
@@ -89,8 +117,7 @@ def run_tail(client: PusherClient, channel: str, fmt: str, out: TextIO | None = 
 MAX_BATCHES_PER_WRITE = 64
 
 
-def _pump(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop], channel: str, kind: ChannelKind,
-          encode: Callable[[ChannelEvent], bytes], out: TextIO) -> int:
+def _pump(inbox: queue.SimpleQueue[Rendered | _Stop], channel: str, kind: ChannelKind, out: TextIO) -> int:
     emit = _emitter(out)
     while True:
         items = [inbox.get()]
@@ -107,10 +134,11 @@ def _pump(inbox: queue.SimpleQueue[list[ChannelEvent] | _Stop], channel: str, ki
                         status(item.message)
                     return item.code
                 for event in item:
+                    if type(event) is bytes:
+                        lines.append(event)
+                        continue
                     name = event.event
-                    if not name.startswith("pusher:"):
-                        lines.append(encode(event))
-                    elif name == "pusher:subscription_succeeded":
+                    if name == "pusher:subscription_succeeded":
                         encrypted = " (end-to-end encrypted)" if kind is ChannelKind.ENCRYPTED else ""
                         status(f"subscribed to {channel}{encrypted}")
                     elif name == "pusher:subscription_error":

@@ -60,12 +60,13 @@ def test_a_refused_subscription_is_told_as_the_engine_describes_it_never_as_http
 
     from desktop.pusher.channels import AuthFailure
     from desktop.signing.names import ChannelKind
-    from desktop.tail import _pump
+    from desktop.tail import _pump, render
 
     refusal = AuthFailure("The connection is unauthorized.", code=4009, kind="ServerRefused").as_event()
     inbox = queue.SimpleQueue()
-    inbox.put([ChannelEvent("private-login-feed", "pusher:subscription_error", refusal, None, 0.0)])
-    assert _pump(inbox, "private-login-feed", ChannelKind.PRIVATE, _text_encoder(), Stdout()) == 1
+    inbox.put(render([ChannelEvent("private-login-feed", "pusher:subscription_error", refusal, None, 0.0)],
+                     _text_encoder()))
+    assert _pump(inbox, "private-login-feed", ChannelKind.PRIVATE, Stdout()) == 1
     err = capsys.readouterr().err
     assert "code 4009" in err
     assert "HTTP" not in err
@@ -105,23 +106,22 @@ def buffered_stdout(raw):
 @pytest.mark.parametrize("make_stdout", [unbuffered_stdout, buffered_stdout])
 def test_each_batch_is_one_write_flushed_before_the_next_batch_arrives(make_stdout):
     from desktop.signing.names import ChannelKind
-    from desktop.tail import _pump, _Stop
+    from desktop.tail import _pump, _Stop, render
 
     raw = RecordingFile()
     inbox = queue.SimpleQueue()
     code = []
     pump = threading.Thread(
-        target=lambda: code.append(_pump(inbox, "private-login-feed", ChannelKind.PRIVATE, _json_encoder(),
-                                         make_stdout(raw))))
+        target=lambda: code.append(_pump(inbox, "private-login-feed", ChannelKind.PRIVATE, make_stdout(raw))))
     pump.start()
     try:
         login = {"v": 1, "type": "login", "email": "a@b.c"}
-        inbox.put([event({**login, "user_id": f"u{i}"}) for i in range(50)])
+        inbox.put(render([event({**login, "user_id": f"u{i}"}) for i in range(50)], _json_encoder()))
         first = raw.wait_for_writes(1)  # nothing else is coming: the batch must be out without waiting for more
         assert len(first) == 1
         assert [json.loads(line)["user_id"] for line in first[0].splitlines()] == [f"u{i}" for i in range(50)]
 
-        inbox.put([event({**login, "user_id": "u50"}), event({**login, "user_id": "u51"})])
+        inbox.put(render([event({**login, "user_id": "u50"}), event({**login, "user_id": "u51"})], _json_encoder()))
         second = raw.wait_for_writes(2)
         assert len(second) == 2
         assert [json.loads(line)["user_id"] for line in second[1].splitlines()] == ["u50", "u51"]
