@@ -6,7 +6,6 @@ configuration (:func:`signin_for`), who the engine is on presence channels (:fun
 
 from __future__ import annotations
 
-import getpass
 import socket
 from typing import Any
 
@@ -16,6 +15,7 @@ from desktop.pusher.auth import AuthorizationError, Authorizer, HttpAuthorizer, 
 from desktop.pusher.client import PusherClient
 from desktop.secrets import SecretStore
 from desktop.signing.signatures import decode_master_key
+from desktop.util.os_user import os_user_name
 
 
 class MissingSecretAuthorizer:
@@ -35,10 +35,7 @@ class MissingSecretAuthorizer:
 
 def local_identity() -> dict[str, Any]:
     """Who this process is on presence channels when it signs locally (no Auth0 sign-in yet)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "someone"
+    user = os_user_name()
     return {"id": f"{user}@{socket.gethostname()}", "user_info": {"name": user}}
 
 

@@ -8,7 +8,6 @@ The panel never touches the network itself.
 
 from __future__ import annotations
 
-import getpass
 import time
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -39,6 +38,7 @@ from desktop.config_schema import ChatConfig
 from desktop.pusher.errors import describe_subscription_error
 from desktop.pusher.types import ChannelEvent, State, StateChanged
 from desktop.ui.text import plain
+from desktop.util.os_user import os_user_name
 
 #: Below this width the online list becomes a strip above the messages.
 NARROW_WIDTH = 520
@@ -46,11 +46,9 @@ SUBSCRIPTION_SUCCEEDED = "pusher:subscription_succeeded"
 
 
 def default_display_name() -> str:
-    """The OS user name: what we send as until the window knows the signed-in profile's name."""
-    try:
-        return clean_name(getpass.getuser())
-    except Exception:  # no user name in the environment or the password database
-        return "me"
+    """The OS user name (as on presence channels before a sign-in): what we send as until the window knows the
+    signed-in profile's name."""
+    return clean_name(os_user_name())
 
 
 

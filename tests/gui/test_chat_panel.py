@@ -3,6 +3,7 @@ shown once, Retry, who is online, plain text everywhere, and how it looks (light
 
 from __future__ import annotations
 
+import getpass
 import logging
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from desktop.chat.model import ChatModel, ChatRole
 from desktop.chat.panel import ChatPanel
 from desktop.chat.sender import ChatSender
 from desktop.config_schema import ChatConfig
+from desktop.engine import local_identity
 from desktop.pusher.protocol import MAX_EVENT_DATA_BYTES
 from desktop.pusher.types import ChannelEvent, State, StateChanged
 
@@ -283,6 +285,25 @@ def test_the_online_list_follows_the_presence_channel(qtbot, panel) -> None:
                                                                  "status": 403})])
     assert panel.online_header.text() == "Online: unavailable"
     assert "no user id (HTTP 403)" in panel.online_header.toolTip()
+
+
+@pytest.mark.parametrize("os_user", ["ada", None])
+def test_before_a_sign_in_the_chat_and_presence_use_the_same_os_user_name(qtbot, monkeypatch, os_user) -> None:
+    """One look-up of the OS user: the name the chat sends as (before a sign-in, or for a profile without a
+    name) is the one the local signer puts on presence channels, also when the system knows no user name."""
+    def getuser() -> str:
+        if os_user is None:
+            raise OSError("no user name")
+        return os_user
+
+    monkeypatch.setattr(getpass, "getuser", getuser)
+    panel = ChatPanel(ChatConfig())
+    qtbot.addWidget(panel)
+    name = local_identity()["user_info"]["name"]
+    assert panel.identity == name
+    panel.set_identity("Ada Lovelace")
+    panel.set_identity("")  # a signed-in profile with neither name nor email
+    assert panel.identity == name
 
 
 def test_without_a_presence_channel_there_is_no_online_list(qtbot) -> None:
