@@ -49,10 +49,12 @@ class OnlineBox(QWidget):
         self.update_header()
 
     def set_channel(self, channel: str | None) -> None:
-        """Another presence channel (Settings): nobody is known on it yet."""
+        """Another presence channel (Settings), or none: nobody is known on it yet, and the box shows only while
+        there is a channel to list the members of."""
         self.channel = channel
         self.model.clear()
         self.update_header()
+        self.setVisible(channel is not None)
 
     def handle_event(self, event: ChannelEvent) -> None:
         """One of the presence channel's events: a member came or went, or the channel was refused."""

@@ -314,6 +314,30 @@ def test_without_a_presence_channel_there_is_no_online_list(qtbot) -> None:
     assert not panel.online_view.isVisible()
 
 
+@pytest.mark.parametrize("width", [640, 380])  # the list beside the messages, and the strip on top of them
+def test_settings_that_add_or_drop_the_presence_channel_show_or_hide_the_online_list(qtbot, width: int) -> None:
+    panel = ChatPanel(ChatConfig(presence_channel=""))
+    qtbot.addWidget(panel)
+    panel.resize(width, 480)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert not panel.online_box.isVisible()
+
+    panel.reconfigure(ChatConfig(presence_channel="presence-team"))
+    qtbot.waitUntil(panel.online_box.isVisible)
+    assert panel.online_view.isVisible()
+    assert panel.channels() == ["private-chat", "presence-team"]
+    assert panel.online_header.text() == "Online (0)"
+    panel.handle_events([ChannelEvent("presence-team", "pusher:member_added", {"id": "u2", "info": {"name": "Bob"}},
+                                      None, time.time())])
+    assert panel.online_header.text() == "Online (1)"
+
+    panel.reconfigure(ChatConfig(presence_channel=""))
+    qtbot.waitUntil(lambda: not panel.online_box.isVisible())
+    assert panel.channels() == ["private-chat"]
+    assert panel.presence_model.rowCount() == 0
+
+
 def test_a_refused_chat_channel_is_explained(qtbot, panel, sender) -> None:
     panel.handle_events([ChannelEvent("private-chat", "pusher:subscription_error",
                                       {"type": "AuthError", "error": "forbidden", "status": 403}, None, 0.0)])
