@@ -19,7 +19,7 @@ from typing import TextIO
 
 from desktop.feed.alert_line import alert_line, is_alert
 from desktop.feed.events import FEED_EVENT_NAMES, normalise, to_json_dict, to_text_line
-from desktop.feed.serialise import json_line
+from desktop.feed.serialise import json_line, jsonl_line
 from desktop.log import status
 from desktop.pusher.client import PusherClient
 from desktop.pusher.core import ChannelEvent, State, StateChanged
@@ -177,6 +177,8 @@ def _json_encoder(alerts_only: bool = False) -> Callable[[ChannelEvent], bytes]:
         ev = normalise(event.event, event.channel or "", event.data, event.received_at)
         if alerts_only and not is_alert(ev):
             return b""
+        if event.user_id is None and ev.event == event.event:  # nearly always: the event's fields as they are
+            return jsonl_line(ev)
         line = to_json_dict(ev)
         line["event"] = event.event
         if event.user_id is not None:
