@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -158,6 +158,14 @@ class AlertsPanel(QWidget):
         return super().eventFilter(watched, event)
 
     # -- display ----------------------------------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        """Tall enough for three alerts and the selected one's explanation: the dock shares its side with the
+        chat, and the main window splits that height by the docks' hints (the list's own hint gave one row)."""
+        hint = super().sizeHint()
+        line = QFontMetrics(self.font()).height()
+        rows = 3 * (line * 3 + line // 2 * 2 + 4)  # the delegate's row height
+        return QSize(hint.width(), max(hint.height(), rows + 8 * line))
+
     def _update_summary(self, *_args: object) -> None:
         total, open_ = self.model.rowCount(), self.model.open_count
         self.summary.setText(f"{open_} open of {total} alert{'s' if total != 1 else ''}" if total else "")

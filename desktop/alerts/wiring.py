@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStatusBar, QSystemTrayIcon
 
@@ -47,6 +47,7 @@ class AlertsWiring(QObject):
                  tray: QSystemTrayIcon | None, beside: QDockWidget | None = None) -> None:
         super().__init__(window)
         self._window, self._feed, self._prefs, self._tray = window, feed, prefs, tray
+        self._beside, self._roomy = beside, False
         self.panel = AlertsPanel(prefs)
         self.dock = QDockWidget("Alerts", window)
         self.dock.setObjectName("alertsDock")
@@ -59,6 +60,7 @@ class AlertsWiring(QObject):
         self.dock.hide()  # until asked for (the status-bar count, View > Alerts, a notification); then remembered
         action = self.dock.toggleViewAction()
         action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        action.triggered.connect(lambda checked: checked and self._make_room())
         menu = getattr(window, "view_menu", None)
         if menu is not None:
             menu.addAction(action)
@@ -112,9 +114,26 @@ class AlertsWiring(QObject):
 
     # -- out --------------------------------------------------------------------------------------------
     def show_panel(self) -> None:
+        opening = self.dock.isHidden()
         self.dock.show()
         self.dock.raise_()
+        if opening:
+            self._make_room()
         self.panel.view.setFocus()
+
+    def _make_room(self) -> None:
+        """The first opening in a session makes the dock at least as tall as the panel asks (three alerts and
+        the selected one's explanation): split with the chat by the two docks' hints, it showed one alert. Once
+        laid out (its height is known then); a dock the person made taller stays so."""
+        if self._roomy or self._beside is None or not self._beside.isVisible():
+            return
+        self._roomy = True
+        QTimer.singleShot(0, self, self._grow)
+
+    def _grow(self) -> None:
+        wanted = self.panel.sizeHint().height()
+        if self.dock.isVisible() and self.dock.height() < wanted:
+            self._window.resizeDocks([self.dock], [wanted], Qt.Orientation.Vertical)
 
     def show_events(self, record: AlertRecord) -> None:
         """The feed shows only the events behind ``record``."""

@@ -36,6 +36,8 @@ def test_shift_space_in_the_dock_acknowledges_every_alert_and_the_status_bar_fol
     button.click()  # the status-bar count opens the dock, the list focused
     qtbot.waitUntil(lambda: dock.isVisible() and app.alerts.panel.view.hasFocus(), timeout=WAIT_MS)
     assert dock.windowTitle() == "Alerts (3 open)"
+    view = app.alerts.panel.view  # opened beside the chat, the dock makes room for three alerts, not one
+    qtbot.waitUntil(lambda: view.visualRect(model.index(2)).bottom() < view.viewport().height(), timeout=WAIT_MS)
     app.feed.view.setFocus()  # in the feed, Shift+Space is not the panel's
     qtbot.waitUntil(app.feed.view.hasFocus, timeout=WAIT_MS)
     qtbot.keyClick(app.feed.view, Qt.Key.Key_Space, Qt.KeyboardModifier.ShiftModifier)
