@@ -14,8 +14,9 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from desktop.alerts.episodes import MAX_LISTED, counted
 from desktop.alerts.model import AlertsModel
-from desktop.alerts.record import SERVER_LISTED, AlertRecord, how_many
+from desktop.alerts.record import AlertRecord
 from desktop.feed.delegate import clock_time, fit, is_dark, relative_time
 
 __all__ = ["AlertDelegate", "figures", "severity_colors"]
@@ -38,10 +39,10 @@ def figures(record: AlertRecord) -> str:
     if record.ips:
         rest = len(record.ips) - 3  # "+7 or more": the server lists ten at most
         shown = ", ".join(record.ips[:3]) + (
-            f" +{rest}{' or more' if len(record.ips) >= SERVER_LISTED else ''}" if rest > 0 else "")
+            f" +{rest}{' or more' if len(record.ips) >= MAX_LISTED else ''}" if rest > 0 else "")
         parts.append(f"IP{'s' if len(record.ips) > 1 else ''} {shown}")
     if len(record.users) > 1:
-        parts.append(how_many(record.users, "account"))
+        parts.append(counted(record.users, "account"))
     if record.updates:  # 0 on the first emission
         parts.append(f"updated {record.updates} time{'s' if record.updates != 1 else ''}")
     return " · ".join(parts)

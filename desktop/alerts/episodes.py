@@ -19,17 +19,19 @@ if anything was not yet told. The store should keep the alert with the highest `
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from desktop.feed.events import format_utc
 
-__all__ = ["MAX_LISTED_IDS", "RULES", "Episode", "Episodes", "Explain", "alert_id"]
+__all__ = ["MAX_LISTED", "MAX_LISTED_IDS", "RULES", "Episode", "Episodes", "Explain", "alert_id", "counted", "listing",
+           "more"]
 
 MAX_LISTED_IDS = 50
 MAX_LISTED = 10
+"""IPs and accounts an alert lists at most: a list this long may have left some out (see :func:`counted`)."""
 MAX_ALERT_BYTES = 7 * 1024
 RULES: dict[str, tuple[str, str]] = {  # rule: (label, severity)
     "credential_stuffing": ("Credential stuffing", "high"),
@@ -106,7 +108,7 @@ class Episodes:
         if episode is None and self._per_rule[rule] >= self._max_open:
             key = (rule, FOLDED)
             episode = self._open.get(key)
-            explain = _folded(self._max_open, explain) if explain is not None else None
+            explain = _folded(self._max_open) if explain is not None else None
         if episode is None:
             episode = self._open[key] = Episode(rule, key[1], since, min(window, self._widest))
             self._per_rule[rule] += 1
@@ -212,9 +214,38 @@ def _stored(text: str) -> Explain:
     return lambda episode: text
 
 
-def _folded(limit: int, inner: Explain) -> Explain:
-    """The explanation of the ``*`` episode that holds the subjects beyond ``max_open_per_rule``."""
-    return lambda episode: f"More than {limit} at once; the latest: {inner(episode)}"
+def _folded(limit: int) -> Explain:
+    """The explanation of the ``*`` episode that holds the subjects beyond ``max_open_per_rule``: its count and
+    lists are all of theirs together, so it names them together (a rule's own sentence is about one subject)."""
+    def say(e: Episode) -> str:
+        parts = [f"More than {limit} at once, told as one: {e.count:,} event{'' if e.count == 1 else 's'}"]
+        if e.users:
+            parts.append(f"for {counted(e.users, 'account')} ({listing(e.users)})")
+        if e.ips:
+            parts.append(f"from {counted(e.ips, 'IP')} ({listing(e.ips)})")
+        return " ".join(parts)
+    return say
+
+
+def counted(items: Sequence[str], word: str) -> str:
+    """``"4 IPs"``; ``"at least 10 IPs"`` for a list as long as an alert lists (:data:`MAX_LISTED`): a count is
+    never said more precisely than it is known."""
+    n = len(items)
+    return ("at least " if n >= MAX_LISTED else "") + f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def more(items: Sequence[str], shown: int) -> str:
+    """``" and 7 more"`` after the first ``shown`` of ``items`` (``" and at least 7 more"`` for a full list),
+    or ``""``."""
+    rest = len(items) - shown
+    if rest <= 0:
+        return ""
+    return f" and {'at least ' if len(items) >= MAX_LISTED else ''}{rest:,} more"
+
+
+def listing(items: Sequence[str], shown: int = 3) -> str:
+    """``"a, b, c and 1 more"``: a sentence never names three while saying four (nor four while listing ten)."""
+    return ", ".join(items[:shown]) + more(items, shown)
 
 
 def _extend(target: list[str], items: Iterable[str | None], cap: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from desktop.alerts.episodes import MAX_LISTED, Episode, Explain
+from desktop.alerts.episodes import Episode, Explain, counted, listing
 from desktop.alerts.stuffing import Verdict
 from desktop.alerts.travel import Journey
 
@@ -52,7 +52,7 @@ def brute_force(event: Mapping[str, Any]) -> Explain:
             return (f"{head} from an unknown IP — {why}; look for the addresses in the events and ask the person "
                     "to change their password")
         them = "it" if len(e.ips) == 1 else "them"
-        return (f"{head} from {_ip_count(e.ips)} ({_listing(e.ips)}) — {why}; consider blocking {them} and asking "
+        return (f"{head} from {counted(e.ips, 'IP')} ({listing(e.ips)}) — {why}; consider blocking {them} and asking "
                 "the person to change their password")
     return say
 
@@ -127,22 +127,7 @@ def _clip(text: str, limit: int = 256) -> str:
 
 
 def _block(ips: list[str]) -> str:
-    return f"consider blocking {_listing(ips)}" if ips else "look for the addresses in the events"
-
-
-def _ip_count(ips: list[str]) -> str:
-    """``"4 IPs"``; ``"at least 10 IPs"`` once the episode's list is full (it keeps :data:`MAX_LISTED`): the count
-    said is never more precise than what is known."""
-    return ("at least " if len(ips) >= MAX_LISTED else "") + _plural(len(ips), "IP")
-
-
-def _listing(ips: list[str], shown: int = 3) -> str:
-    """``"a, b, c and 1 more"``: the first few addresses and how many are left out, so a sentence never names
-    three while saying four (nor four while listing ten)."""
-    rest = len(ips) - shown
-    if rest <= 0:
-        return ", ".join(ips)
-    return f"{', '.join(ips[:shown])} and {'at least ' if len(ips) >= MAX_LISTED else ''}{rest:,} more"
+    return f"consider blocking {listing(ips)}" if ips else "look for the addresses in the events"
 
 
 def _plural(n: int, word: str) -> str:

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.alerts.delegate import AlertDelegate, figures
+from desktop.alerts.episodes import more
 from desktop.alerts.model import AlertsModel
-from desktop.alerts.record import AlertRecord, more, records_of
+from desktop.alerts.record import AlertRecord, records_of
 from desktop.ui.text import plain
 
 __all__ = ["ACK_ALL_SHORTCUT", "AlertsCountButton", "AlertsPanel"]

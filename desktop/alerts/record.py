@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from desktop.alerts.episodes import MAX_LISTED as SERVER_LISTED
+from desktop.alerts.episodes import counted
 from desktop.util.text import one_line
 
-__all__ = ["SERVER_LISTED", "SEVERITIES", "AlertRecord", "alert_record", "how_many", "is_open", "more", "notification"]
+__all__ = ["SEVERITIES", "AlertRecord", "alert_record", "is_open", "notification"]
 
 SEVERITIES = ("high", "medium", "low")
 """Known severities, most urgent first; anything else is shown as ``low``."""
@@ -52,21 +52,6 @@ class AlertRecord:
         return f"{self.label}: {self.who}" if self.who else self.label
 
 
-def how_many(items: tuple[str, ...], word: str) -> str:
-    """``"4 IPs"``; ``"at least 10 IPs"`` when the list is as long as the server lists (the attack may have had
-    more): the window never says a capped list's length as if it were the whole count."""
-    n = len(items)
-    return ("at least " if n >= SERVER_LISTED else "") + f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def more(items: tuple[str, ...], shown: int) -> str:
-    """``" and 6 more"`` after the first ``shown`` items (``" and at least 6 more"`` for a full list), or ``""``."""
-    rest = len(items) - shown
-    if rest <= 0:
-        return ""
-    return f" and {'at least ' if len(items) >= SERVER_LISTED else ''}{rest:,} more"
-
-
 def _text(value: object, limit: int = MAX_TEXT) -> str:
     return one_line(value, limit) if isinstance(value, str) else ""
 
@@ -99,7 +84,7 @@ def _who(data: Mapping[str, Any], ips: tuple[str, ...]) -> str:
     if account or (subject and subject not in ("tenant", "*")):
         return account or subject
     if ips:
-        return ips[0] if len(ips) == 1 else how_many(ips, "IP")
+        return ips[0] if len(ips) == 1 else counted(ips, "IP")
     return "many accounts" if subject == "*" else "the whole tenant"
 
 

@@ -124,7 +124,7 @@ def test_too_many_subjects_at_once_are_folded_into_one_alert() -> None:
                        for k in range(10)), key=lambda e: e["at"])
     alerts = AlertDetector(AlertsConfig(max_open_per_rule=2, credential_stuffing=False)).feed(timeline)
     assert [a["subject"] for a in alerts] == ["user0@example.com", "user1@example.com", "*"]
-    assert alerts[2]["explanation"].startswith("More than 2 at once; the latest: 10 failed logins for user2")
+    assert alerts[2]["explanation"].startswith("More than 2 at once, told as one: 10 events for 1 account (user2")
 
 
 def test_an_alert_stays_under_the_event_size_budget() -> None:

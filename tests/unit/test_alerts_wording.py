@@ -92,3 +92,20 @@ def test_the_window_says_at_least_when_the_server_list_is_full() -> None:
     assert some is not None
     assert "4 accounts" in figures(some) and "+1" in figures(some) and "more" not in figures(some)
     assert some.who == "4 IPs"
+
+
+def test_a_folded_alert_says_its_totals_across_accounts_not_as_one_account_s() -> None:
+    """Above ``max_open_per_rule`` the accounts share one ``*`` alert: its numbers are theirs together, so the
+    sentence names them together (it used to put all of them on the latest account: "30 failed logins for
+    user4 from 9 IPs", where user4 had 10 from 3)."""
+    timeline = sorted((event("fp", T0 + 5 + k * 10 + n, user=f"user{n}@example.com", ip=f"203.0.113.{n * 3 + k % 3}")
+                       for n in range(5) for k in range(10)), key=lambda e: e["at"])
+    timeline.append(event("s", T0 + 2000, user="someone@example.com", ip="100.64.0.1"))  # time passes: it closes
+    alerts = run(timeline, max_open_per_rule=2, credential_stuffing=False, update_every_seconds=10.0)
+    folded = [a for a in alerts if a["subject"] == "*"]
+    last = folded[-1]
+    assert last["count"] == 30 and len(last["ips"]) == 9
+    assert last["explanation"] == (
+        "More than 2 at once, told as one: 30 events for 3 accounts (user2@example.com, user3@example.com, "
+        "user4@example.com) from 9 IPs (203.0.113.6, 203.0.113.7, 203.0.113.8 and 6 more)"), last["explanation"]
+    assert "for user4@example.com" not in last["explanation"]
