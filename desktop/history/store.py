@@ -27,10 +27,10 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-from desktop.feed.events import FeedEvent, format_utc
+from desktop.feed.events import FeedEvent
 from desktop.history.migrate import EVENT_TIME, V2_INDEXES, V3_INDEXES, migrate_1_to_2
+from desktop.history.retention import delete_chunk, prune_bound
 from desktop.history.rows import SELECT, from_row, insert_rows, to_row, update_alerts
 
 log = logging.getLogger(__name__)
@@ -197,46 +197,27 @@ class HistoryStore:
 
     def prune(self, keep_days: float | None = None, keep_rows: int | None = None, now: float | None = None,
               *, max_rows: int | None = None) -> int:
-        """Delete events received more than ``keep_days`` before ``now`` (epoch seconds, default: the clock)
-        and all but the newest ``keep_rows``; ``None`` keeps everything by that rule. Returns the rows deleted.
+        """Delete events that happened more than ``keep_days`` before ``now`` (epoch seconds, default: the clock)
+        and all but the ``keep_rows`` newest, both by event time as the feed orders them (not by arrival; see
+        :mod:`.retention`); ``None`` keeps everything by that rule. Returns the rows deleted.
 
-        Deletes in chunks of :data:`PRUNE_CHUNK_ROWS` rows, one transaction each; with ``max_rows`` it stops
-        after about that many (the writer thread prunes a little at a time between batches).
+        Deletes the oldest first, in chunks of :data:`PRUNE_CHUNK_ROWS` rows, one transaction each; with
+        ``max_rows`` it stops after about that many (the writer thread prunes a little at a time between batches).
         """
-        conditions: list[str] = []
-        params: list[Any] = []
-        if keep_days is not None:
-            cutoff = (now if now is not None else time.time()) - keep_days * 86400
-            try:
-                cutoff_text = format_utc(cutoff)
-            except (OverflowError, ValueError, OSError):
-                cutoff_text = "0000" if cutoff < 0 else "9999"
-            conditions.append("received_at < ?")
-            params.append(cutoff_text)
-        if keep_rows is not None:
-            row = self._db.execute(
-                "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?", (max(keep_rows, 0),)).fetchone()
-            if row is not None:
-                conditions.append("id <= ?")
-                params.append(row[0])
-        if not conditions:
-            return 0
-        where = " OR ".join(conditions)
+        bound = prune_bound(self._db, keep_days, keep_rows, time.time() if now is None else now)
         deleted = 0
-        while max_rows is None or deleted < max_rows:
+        while bound is not None and (max_rows is None or deleted < max_rows):
             chunk = PRUNE_CHUNK_ROWS if max_rows is None else min(PRUNE_CHUNK_ROWS, max_rows - deleted)
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                cursor = self._db.execute(
-                    f"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE {where} ORDER BY id LIMIT ?)",  # noqa: S608 - fixed text
-                    (*params, chunk))
+                count = delete_chunk(self._db, bound, chunk)
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
-            deleted += cursor.rowcount
-            if cursor.rowcount < chunk:
+            deleted += count
+            if count < chunk:
                 break
         return deleted
 

@@ -14,9 +14,10 @@ as committed (:attr:`WriterStats.written`) survives.
 
 Failures (disk full, file locked, a corrupt file) are :mod:`.keeper`'s: retried, then given up (counted in
 :attr:`WriterStats.dropped`, the events stay in the window), told to ``on_notice`` as a
-:class:`HistoryNotice`; the queue cannot grow while the disk is broken. Retention: events older than
-``keep_days`` (and beyond ``keep_rows``) are pruned at start and every ``prune_interval`` seconds, a chunk
-at a time between batches.
+:class:`HistoryNotice`; the queue cannot grow while the disk is broken. Retention: events that happened more
+than ``keep_days`` ago (and all but the ``keep_rows`` newest), by event time as the feed orders them, not by
+arrival (:mod:`.retention`), are pruned at start and every ``prune_interval`` seconds, a chunk at a time between
+batches.
 """
 
 from __future__ import annotations

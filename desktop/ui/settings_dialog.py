@@ -181,8 +181,10 @@ class SettingsDialog(QDialog):
                 ("app.notify_alerts", "alerts",
                  "… and for each new alert (credential stuffing, brute force, impossible travel …)")):
             form.addRow("", fields.check(key, text, prefs.value(f"notifications/{pref}", True, type=bool)))
-        form.addRow("Keep history for", fields.number("app.retention", int(prefs.value("history/retention_days", 30)),
-                                                      1, 3650, " days"))
+        form.addRow("Keep history for", fields.number(
+            "app.retention", int(prefs.value("history/retention_days", 30)), 1, 3650, " days",
+            tip="Events are deleted once they happened longer ago than this, by their own time (an old event caught "
+                "up today included), not by when they arrived"))
         return page
 
     # -- saving -----------------------------------------------------------------------------------------

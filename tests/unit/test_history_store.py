@@ -204,7 +204,8 @@ def test_iter_since_filters_on_received_at_oldest_first_and_streams(store: Histo
 
 def test_prune_by_age_and_by_rows(store: HistoryStore) -> None:
     now = T0 + 100 * DAY
-    store.add_many([login(i, now - days * DAY) for i, days in enumerate([90, 45, 31, 29, 1, 0])])
+    # no `at`: each happened when it arrived (retention goes by event time: tests/unit/test_history_retention.py)
+    store.add_many([login(i, now - days * DAY, at=None) for i, days in enumerate([90, 45, 31, 29, 1, 0])])
     assert store.prune(keep_days=None, keep_rows=None, now=now) == 0
     assert store.prune(keep_days=30, now=now) == 3
     assert [ev.user_id for ev in store.iter_since(None)] == ["auth0|000003", "auth0|000004", "auth0|000005"]
@@ -221,7 +222,7 @@ def test_prune_by_age_and_by_rows(store: HistoryStore) -> None:
 def test_prune_deletes_in_chunks_and_can_stop_early(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("desktop.history.store.PRUNE_CHUNK_ROWS", 7)
     store.add_many([login(i, T0) for i in range(30)])
-    store.add_many([login(i, T0 + 10 * DAY) for i in range(30, 35)])
+    store.add_many([login(i, T0 + 10 * DAY, at=None) for i in range(30, 35)])
     assert store.prune(keep_days=5, now=T0 + 10 * DAY, max_rows=10) == 10
     assert store.count() == 25
     assert store.prune(keep_days=5, now=T0 + 10 * DAY) == 20
