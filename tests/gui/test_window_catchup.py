@@ -89,10 +89,7 @@ def test_events_missed_while_closed_and_while_unplugged_are_caught_up_once_in_ti
     sign_in_once(oidc_provider, memory_keyring)
     post(server, range(1, 4))  # while the window is closed
     data_dir = tmp_path / "data"
-    app = make_app(remote_config(tmp_path, oidc_provider, server, cable), data_dir)
-    # The records happened on 2026-11-21 (Auth0's dates) and the history keeps events by when they happened: the
-    # restart below must find them whatever today's date is.
-    app.prefs.setValue("history/retention_days", 3650)
+    app = make_app(remote_config(tmp_path, oidc_provider, server, cable), data_dir)  # keeps the test's dates
 
     qtbot.waitUntil(lambda: caught_up(app) >= 3, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: listed(app) == ["log-003", "log-002", "log-001"], timeout=WAIT_MS)

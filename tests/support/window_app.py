@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
 from desktop.app import LoginFeedApp
@@ -101,6 +101,15 @@ def user_ids(events: Iterable[FeedEvent]) -> list[str | None]:
     return [ev.user_id for ev in events]
 
 
+def keep_test_dates(data_dir: Path) -> None:
+    """Keep history for ten years unless the test chose: the history prunes by event time, and test data carries
+    fixed dates (2026-11-21), which the default 30 days would prune once that date is a month past."""
+    prefs = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+    if not prefs.contains("history/retention_days"):
+        prefs.setValue("history/retention_days", 3650)
+    prefs.sync()
+
+
 class AppFactory:
     """``make(config, data_dir)`` -> a started :class:`LoginFeedApp`; every app is closed at the end."""
 
@@ -111,6 +120,7 @@ class AppFactory:
     def __call__(self, config: Config, data_dir: Path, *, start: bool = True) -> LoginFeedApp:
         qapp = QApplication.instance()
         assert isinstance(qapp, QApplication)
+        keep_test_dates(data_dir)
         app = LoginFeedApp(qapp, config, data_dir)
         self.apps.append(app)
         if start:
