@@ -1,9 +1,9 @@
 """The Pusher client's brain: connection state machine, liveness, frame routing and user sign-in.
 
-Pure: it never touches a socket, a thread or the clock. The driver (``client.py``) feeds it what happened
-(`socket_opened`, `frames_received`, `socket_closed`, `authorized`, `tick`, with ``now``) and carries out
-what it asks for by draining ``effects`` (open, send, close, authorize) and ``delivered`` (events for
-bindings). Tests drive it the same way, with a fake clock.
+Pure: it never touches a socket, a thread or the clock. The driver (``engine_loop.py`` runs it, one turn at a
+time; ``client.py`` carries out what it asks) feeds it what happened (`socket_opened`, `frames_received`,
+`socket_closed`, `authorized`, `tick`, with ``now``) and drains ``effects`` (open, send, close, authorize) and
+``delivered`` (events for bindings). Tests drive it the same way, with a fake clock.
 """
 
 from __future__ import annotations
