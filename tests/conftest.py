@@ -22,6 +22,7 @@ from support.logstream_server import start_log_stream_server  # noqa: F401 - a f
 from support.oidc_fixtures import oidc_provider  # noqa: F401 - a session fixture for every test
 from support.postgres import PostgresNotInstalledError, PostgresServer
 from support.redis import RedisNotInstalledError, RedisServer
+from support.server_process import all_started
 from support.signin_helpers import memory_keyring  # noqa: F401 - a fixture: an in-memory keyring, installed
 from support.soketi import SOKETI_SERVER_JS, Soketi, soketi_installed
 from support.window_app import make_app  # noqa: F401 - a fixture: windows built by the test, closed after
@@ -116,14 +117,8 @@ def soketi_cluster(redis_server: RedisServer) -> Iterator[list[Soketi]]:
     restart tests too."""
     _require_soketi()
     prefix = f"t{uuid.uuid4().hex[:12]}"
-    nodes = [Soketi(redis=(redis_server.host, redis_server.port), cluster=prefix) for _ in range(2)]
-    try:
-        for node in nodes:
-            node.start()
-        yield nodes
-    finally:
-        for node in nodes:
-            node.close()
+    with all_started([Soketi(redis=(redis_server.host, redis_server.port), cluster=prefix) for _ in range(2)]) as nodes:
+        yield list(nodes)
 
 
 @pytest.fixture(autouse=True)

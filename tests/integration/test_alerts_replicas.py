@@ -21,6 +21,7 @@ import pytest
 from support.cli_process import CliProcess, cli_environment
 from support.logstream_server import LogStreamServer
 from support.oidc_provider import OidcProvider
+from support.server_process import all_started
 from support.soketi import APP_ID, APP_KEY, APP_SECRET, Soketi
 from support.waiting import wait_until
 
@@ -37,13 +38,8 @@ def replicas(tmp_path: Path, oidc_provider: OidcProvider, soketi: Soketi,
              postgres_url: str) -> Iterator[list[LogStreamServer]]:
     made = [LogStreamServer(tmp_path / f"replica{n}", oidc_provider, soketi, channel=CHANNEL, database=postgres_url,
                             alerts=True) for n in range(2)]
-    try:
-        for replica in made:
-            replica.start()
+    with all_started(made):
         yield made
-    finally:
-        for replica in made:
-            replica.close()
 
 
 def stored_alerts(url: str) -> list[dict]:

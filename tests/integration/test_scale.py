@@ -30,6 +30,7 @@ from support.engine_flow import connect, subscribe
 from support.logstream_server import LogStreamServer, access_token
 from support.oidc_provider import OidcProvider
 from support.recording import EventRecorder
+from support.server_process import all_started
 from support.soketi import Soketi
 from support.waiting import wait_until
 
@@ -48,13 +49,8 @@ def replicas(tmp_path: Path, oidc_provider: OidcProvider, soketi_cluster: list[S
              postgres_url: str) -> Iterator[list[LogStreamServer]]:
     made = [LogStreamServer(tmp_path / f"replica{n}", oidc_provider, node, database=postgres_url)
             for n, node in enumerate(soketi_cluster, start=1)]
-    try:
-        for replica in made:
-            replica.start()
+    with all_started(made):
         yield made
-    finally:
-        for replica in made:
-            replica.close()
 
 
 def live_log_ids(recorder: EventRecorder) -> list[str]:

@@ -23,12 +23,12 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
-__all__ = ["LOOPBACK", "ServerProcess", "ServerProcessError", "find_node", "free_loopback_port", "free_loopback_ports",
-           "port_is_free"]
+__all__ = ["LOOPBACK", "ServerProcess", "ServerProcessError", "all_started", "find_node", "free_loopback_port",
+           "free_loopback_ports", "port_is_free"]
 
 LOOPBACK = "127.0.0.1"
 READY_POLL_INTERVAL = 0.05
@@ -72,6 +72,27 @@ def port_is_free(port: int, host: str = LOOPBACK) -> bool:
                 return False
             raise
         return True
+
+
+class _Startable(Protocol):
+    def start(self) -> object: ...
+    def close(self) -> object: ...
+
+
+_S = TypeVar("_S", bound=_Startable)
+
+
+@contextlib.contextmanager
+def all_started(servers: Sequence[_S]) -> Iterator[Sequence[_S]]:
+    """Start each of ``servers`` in order and yield them; every one is closed afterwards, also when a start
+    failed half way (a cluster of soketi nodes, a pair of server replicas)."""
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.close()
 
 
 def find_node(purpose: str, error: type[Exception]) -> str:
