@@ -15,7 +15,6 @@ credential-stuffing alert, ``alerts-feed-filtered.png``, in this directory.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +23,8 @@ from typing import Any
 
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
+from shots import shoot  # the sibling module: these scripts run from this folder
 
-HERE = Path(__file__).resolve().parent
 CHANNEL = "private-login-feed"
 
 
@@ -79,12 +78,6 @@ def _payloads(now: float) -> list[dict[str, Any]]:
     for n, event in enumerate(out, start=1):
         event["cursor"] = str(n)
     return out
-
-
-def shoot(name: str) -> Path:
-    path = HERE / name
-    subprocess.run(["import", "-window", "root", str(path)], check=True)  # noqa: S603, S607 - ImageMagick
-    return path
 
 
 def main() -> int:

@@ -13,7 +13,6 @@ takes each picture: ``feed-failures.png`` and ``user-story.png`` in this directo
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,8 +20,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+from shots import shoot  # the sibling module: these scripts run from this folder
 
-HERE = Path(__file__).resolve().parent
 CHANNEL = "private-login-feed"
 STORY_USER = "auth0|6560a1b2c3d4e5f6a7b8c9d0"
 
@@ -78,12 +77,6 @@ def _events(now: float) -> tuple[list, list[dict]]:
                               .get(code, ""))
         story.append(add(record))
     return rows, story
-
-
-def shoot(name: str) -> Path:
-    path = HERE / name
-    subprocess.run(["import", "-window", "root", str(path)], check=True)  # noqa: S603, S607 - ImageMagick
-    return path
 
 
 def main() -> int:
