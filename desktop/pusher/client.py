@@ -51,8 +51,6 @@ class PusherClient:
         self._loop = EngineLoop(self._core, self._flush, self._report_death)
         self._queue = self._loop.queue
         self._transports = self._loop.transports
-        self._thread = self._loop.thread
-        self._stopped = self._loop.stopped
         #: Why the engine thread died ("TypeError: ..."), or None while it runs (see ``_report_death``).
         self.engine_error: str | None = None
         self.user = ChannelHandle(self, None)

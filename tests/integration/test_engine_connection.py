@@ -167,5 +167,5 @@ def test_close_from_inside_a_callback_does_not_deadlock_or_self_join(soketi):
     client.connect()
     assert closed.wait(10)
     assert errors == []
-    client._thread.join(5)
-    assert not client._thread.is_alive()
+    client._loop.thread.join(5)
+    assert not client._loop.thread.is_alive()

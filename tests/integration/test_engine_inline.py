@@ -129,4 +129,4 @@ def test_closing_from_a_callback_on_the_reader_thread_does_not_wait_for_itself(
     publish(soketi, channel, 0, 1)
 
     wait_until(closed.is_set, message="close() from a callback waited for the engine")
-    wait_until(client._stopped.is_set, message="the engine thread did not stop")
+    wait_until(client._loop.stopped.is_set, message="the engine thread did not stop")
