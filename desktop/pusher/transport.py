@@ -2,8 +2,8 @@
 
 websocket-client opens the connection (handshake, TLS with verification, proxies) and sends; the reader
 thread then pulls large chunks from the raw socket, splits them into frames with :class:`FrameReader`,
-and hands every chunk's text frames over as one message (``PusherClient`` runs the core on them right there
-when it can, else queues them for its engine thread). It reads again as soon as that returns, so a burst
+and hands every chunk's text frames over as one message (:mod:`.engine_loop` runs the core on them right there
+when it can, else queues them for the engine thread). It reads again as soon as that returns, so a burst
 never backs up into the server (soketi silently drops events for slow readers).
 """
 
@@ -41,7 +41,7 @@ class Transport:
         self.url = url
         self.generation = generation
         self._hand_over = hand_over
-        #: Messages this reader queued for the engine thread, and how many of them it has handled: equal when
+        #: Messages this reader queued for the engine thread, and how many of them that thread has handled: equal when
         #: none waits, so a later one may be handled at once without overtaking it. Each has one writer.
         self.queued = 0
         self.handled = 0
