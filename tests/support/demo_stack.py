@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,7 @@ def main() -> int:
         say("no display found: tailing the feed in this terminal instead of opening the window")
     processes: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` or a closing terminal stops everything too, like Ctrl+C
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="login-feed-demo-")))
         soketi = stack.enter_context(Soketi())
@@ -148,6 +150,10 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
             say("stopped everything")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
